@@ -1,0 +1,14 @@
+"""keras_bert_repro: BERT (Devlin et al., 2018) as Keras 3 layers and models.
+
+Runs on the TensorFlow, JAX and PyTorch backends; text is processed by
+TensorFlow Text inside `tf.data`.
+
+Example:
+>>> import keras_bert_repro as kbr
+>>> bb = kbr.BertBackbone.from_preset("/path/to/uncased_L-12_H-768_A-12")  # doctest: +SKIP
+"""
+
+__version__ = "0.1.0"
+
+from keras_bert_repro.models import BertBackbone
+from keras_bert_repro.presets import PresetDownloadError, list_presets

