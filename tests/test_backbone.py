@@ -1,0 +1,163 @@
+"""BertBackbone: shapes, serialization, masking, feature extraction, bad input."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+import keras_bert_repro as kbr
+from keras_bert_repro.layers import MultiHeadSelfAttention
+from tests.conftest import to_numpy
+
+TINY = dict(vocabulary_size=200, num_layers=2, num_heads=2, hidden_dim=32,
+            intermediate_dim=64, max_sequence_length=16)
+
+
+def tiny_inputs(batch=2, length=8, seed=0):
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1, TINY["vocabulary_size"], size=(batch, length)).astype("int32")
+    mask = np.ones_like(ids)
+    mask[1, length // 2:] = 0
+    ids[mask == 0] = 0
+    seg = np.zeros_like(ids)
+    seg[:, length // 2:] = 1
+    seg[mask == 0] = 0
+    return {"token_ids": ids, "segment_ids": seg, "padding_mask": mask}
+
+
+@pytest.fixture(scope="module")
+def backbone():
+    keras.utils.set_random_seed(1)
+    return kbr.BertBackbone(**TINY, dropout=0.0)
+
+
+def test_output_shapes_and_pooler_reads_cls(backbone):
+    out = backbone(tiny_inputs())
+    assert tuple(out["sequence_output"].shape) == (2, 8, 32)
+    assert tuple(out["pooled_output"].shape) == (2, 32)
+    pooled = backbone.get_layer("pooled_dense")(out["sequence_output"][:, 0, :])
+    np.testing.assert_allclose(to_numpy(out["pooled_output"]), to_numpy(pooled), atol=1e-6)
+    assert np.abs(to_numpy(out["pooled_output"])).max() <= 1.0  # tanh
+
+
+def test_parameter_count_of_bert_base_matches_the_paper():
+    bb = kbr.BertBackbone(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
+                          intermediate_dim=3072)
+    assert 109e6 < bb.count_params() < 110.5e6  # "110M"
+
+
+def test_padding_does_not_change_real_positions(backbone):
+    inputs = tiny_inputs()
+    out = to_numpy(backbone(inputs)["sequence_output"])
+    longer = {k: np.pad(v, ((0, 0), (0, 4))) for k, v in inputs.items()}
+    longer["token_ids"][:, -4:] = 7  # garbage under the mask must be ignored
+    out_longer = to_numpy(backbone(longer)["sequence_output"])
+    real = inputs["padding_mask"].astype(bool)
+    np.testing.assert_allclose(out[real], out_longer[:, :8][real], atol=1e-5)
+
+
+def test_get_config_round_trip(backbone):
+    clone = kbr.BertBackbone.from_config(backbone.get_config())
+    assert clone.get_config() == backbone.get_config()
+    assert clone.count_params() == backbone.count_params()
+
+
+def test_keras_file_save_and_load_give_identical_outputs(backbone, tmp_path):
+    path = os.path.join(tmp_path, "backbone.keras")
+    backbone.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored, kbr.BertBackbone)
+    inputs = tiny_inputs()
+    for key in ("sequence_output", "pooled_output"):
+        np.testing.assert_array_equal(to_numpy(backbone(inputs)[key]),
+                                      to_numpy(restored(inputs)[key]))
+
+
+def test_predict_runs_compiled(backbone):
+    inputs = tiny_inputs(batch=4)
+    out = backbone.predict(inputs, batch_size=2, verbose=0)
+    np.testing.assert_allclose(out["sequence_output"],
+                               to_numpy(backbone(inputs)["sequence_output"]), atol=1e-5)
+
+
+def test_gelu_forms_differ_and_unknown_form_is_rejected():
+    keras.utils.set_random_seed(2)
+    exact = kbr.BertBackbone(**TINY, activation="gelu")
+    approx = kbr.BertBackbone(**TINY, activation="gelu_approximate")
+    approx.set_weights(exact.get_weights())
+    inputs = tiny_inputs()
+    diff = np.abs(to_numpy(exact(inputs)["sequence_output"])
+                  - to_numpy(approx(inputs)["sequence_output"])).max()
+    assert 0 < diff < 0.1
+    with pytest.raises(ValueError, match="activation"):
+        kbr.BertBackbone(**TINY, activation="relu")
+
+
+def test_feature_extractor_concatenates_last_four_layers():
+    keras.utils.set_random_seed(3)
+    bb = kbr.BertBackbone(**{**TINY, "num_layers": 4}, dropout=0.0)
+    inputs = tiny_inputs()
+    feats = to_numpy(bb.feature_extractor()(inputs))
+    assert feats.shape == (2, 8, 4 * 32)
+    np.testing.assert_allclose(feats[..., -32:], to_numpy(bb(inputs)["sequence_output"]),
+                               atol=1e-5)
+    states = bb.feature_extractor(layers=range(5), combine=None)(inputs)
+    assert len(states) == 5
+    np.testing.assert_allclose(feats[..., :32], to_numpy(states[1]), atol=1e-5)
+
+
+def test_dropout_is_active_only_in_training():
+    keras.utils.set_random_seed(4)
+    bb = kbr.BertBackbone(**TINY, dropout=0.5)
+    inputs = tiny_inputs()
+    a = to_numpy(bb(inputs, training=False)["sequence_output"])
+    b = to_numpy(bb(inputs, training=False)["sequence_output"])
+    c = to_numpy(bb(inputs, training=True)["sequence_output"])
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+
+
+def test_explicit_attention_path_matches_fused_path():
+    """With a vanishing dropout rate the training path (explicit softmax, used for
+    attention dropout) must agree with keras.ops.dot_product_attention."""
+    keras.utils.set_random_seed(5)
+    att = MultiHeadSelfAttention(num_heads=4, attention_dropout=1e-7)
+    x = keras.random.normal((2, 6, 32))
+    mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], "int32")
+    fused = to_numpy(att(x, padding_mask=mask, training=False))
+    explicit = to_numpy(att(x, padding_mask=mask, training=True))
+    np.testing.assert_allclose(fused, explicit, atol=1e-5)
+
+
+def test_mixed_precision_runs_in_bfloat16():
+    bb = kbr.BertBackbone(**TINY, dtype="mixed_bfloat16")
+    out = bb(tiny_inputs())
+    assert keras.backend.standardize_dtype(out["sequence_output"].dtype) == "bfloat16"
+    assert bb.get_layer("token_embedding").embeddings.dtype == "float32"
+
+
+@pytest.mark.parametrize("key,value,match", [
+    ("token_ids", 200, "token_ids.*outside \\[0, 200\\).*vocabulary_size=200"),
+    ("token_ids", -1, "token_ids.*outside"),
+    ("segment_ids", 2, "segment_ids.*outside \\[0, 2\\).*num_segments=2"),
+])
+def test_out_of_range_ids_raise_clear_errors(backbone, key, value, match):
+    inputs = tiny_inputs()
+    inputs[key] = inputs[key].copy()
+    inputs[key][0, 1] = value
+    with pytest.raises(ValueError, match=match):
+        backbone(inputs)
+
+
+def test_sequence_longer_than_position_table_raises(backbone):
+    inputs = tiny_inputs(length=TINY["max_sequence_length"] + 1)
+    with pytest.raises(ValueError, match="longer than the position table.*max_sequence_length=16"):
+        backbone(inputs)
+
+
+def test_missing_input_key_raises(backbone):
+    inputs = tiny_inputs()
+    del inputs["segment_ids"]
+    with pytest.raises(KeyError, match="segment_ids"):
+        backbone(inputs)
