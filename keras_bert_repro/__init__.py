@@ -12,3 +12,4 @@ __version__ = "0.1.0"
 
 from keras_bert_repro.models import BertBackbone
 from keras_bert_repro.presets import PresetDownloadError, list_presets
+from keras_bert_repro.text import BertPreprocessor, BertTokenizer

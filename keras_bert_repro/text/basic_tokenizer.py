@@ -1,0 +1,46 @@
+"""The original BERT BasicTokenizer as TF ops: text -> words, before WordPiece.
+
+Follows `tokenization.py` of google-research/bert step by step:
+1. drop NUL, U+FFFD and control/format characters (Cc, Cf; tab, newline and
+   CR are whitespace), and map every whitespace character to a space;
+2. put spaces around CJK ideographs so each is a word;
+3. uncased: lower-case (Python's `str.lower`), NFD, drop combining marks (Mn);
+4. split on whitespace and on punctuation (Unicode P* and the ASCII symbol
+   ranges), punctuation kept as one-character words.
+TF Text's `lower_case_nfd_strip_accents` is not used: its NFKC case folding
+changes ligatures, full-width forms, `ß` and superscripts that BERT keeps.
+"""
+
+import tensorflow as tf
+import tensorflow_text as tf_text
+
+# Whitespace as the original sees it: " ", \t, \n, \r and Unicode Zs; Python's
+# str.split() then also splits on the line/paragraph separators U+2028/U+2029.
+WHITESPACE = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]"
+# NUL, U+FFFD, Cc and Cf are dropped; \t, \n and \r are Cc in Unicode but
+# whitespace for BERT, so the Cc ranges are spelled out without them.
+DROPPED = (r"[\x{0000}-\x{0008}\x{000B}\x{000C}\x{000E}-\x{001F}\x{007F}-\x{009F}"
+           r"\x{FFFD}]|\p{Cf}")
+# ASCII 33-47, 58-64, 91-96, 123-126 count as punctuation, as do all of P*.
+PUNCTUATION = r"[!-/:-@\[-`{-~]|\p{P}"
+# The CJK Unified Ideographs blocks that `_is_chinese_char` lists.
+CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
+       r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]")
+MAX_CHARS_PER_WORD = 200  # the released code's max_input_chars_per_word
+
+
+def normalize(text, lowercase):
+    """Steps 1 and 3 on a string tensor of any shape."""
+    text = tf.strings.regex_replace(text, DROPPED, "")
+    if lowercase:
+        text = tf.strings.lower(text, encoding="utf-8")
+        text = tf_text.normalize_utf8(text, "NFD")
+        text = tf.strings.regex_replace(text, r"\p{Mn}", "")
+    return text
+
+
+def split_words(text, lowercase):
+    """A string tensor `[batch]` -> ragged words `[batch, (words)]`."""
+    text = normalize(text, lowercase)
+    keep = f"{PUNCTUATION}|{CJK}"
+    return tf_text.regex_split(text, f"{WHITESPACE}+|{keep}", keep)

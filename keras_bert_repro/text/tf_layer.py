@@ -1,0 +1,43 @@
+"""Base for Keras layers that run TensorFlow (Text) ops whatever the backend."""
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class TFTextLayer(keras.layers.Layer):
+    """A layer whose `call` runs TF ops: inside `tf.data` and SavedModels as is,
+    and eagerly on any backend, where outputs come back as TF tensors (ragged
+    ones stay `tf.RaggedTensor`) on TensorFlow and as numpy elsewhere."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._convert_input_args = False
+        self._allow_non_tensor_positional_args = True
+        self.built = True
+
+    def __call__(self, inputs, *args, **kwargs):
+        outputs = self.call(inputs, *args, **kwargs)
+        if not tf.executing_eagerly() or keras.config.backend() == "tensorflow":
+            return outputs
+        return tf.nest.map_structure(_to_numpy_unless_ragged, outputs)
+
+
+def _to_numpy_unless_ragged(x):
+    if isinstance(x, tf.RaggedTensor):
+        return x
+    return np.asarray(x) if isinstance(x, tf.Tensor) else x
+
+
+def to_string_tensor(x, name="text"):
+    """Python strings, lists, numpy or TF tensors -> a tf.string tensor."""
+    if isinstance(x, (tf.Tensor, tf.RaggedTensor)):
+        if x.dtype != tf.string:
+            raise TypeError(f"{name} must be strings, got a {x.dtype.name} tensor.")
+        return x
+    if isinstance(x, bytes) or isinstance(x, str):
+        return tf.constant(x)
+    try:
+        return tf.constant(list(x) if not isinstance(x, np.ndarray) else x, dtype=tf.string)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{name} must be a string or a sequence of strings: {e}") from None

