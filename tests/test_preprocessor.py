@@ -1,0 +1,127 @@
+"""BertPreprocessor: packing, pair truncation as the original, bucketing, tf.data."""
+
+import csv
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_repro as kbr
+from keras_bert_repro.text.packing import truncated_lengths
+from tests.bert_tokenization_oracle import FullTokenizer, truncate_seq_pair
+from tests.conftest import shared_data
+
+
+@pytest.fixture(scope="module")
+def tokenizer(minilm_dir):
+    return kbr.BertTokenizer.from_preset(minilm_dir)
+
+
+def oracle_pack(oracle, a, b, sequence_length, cls=101, sep=102):
+    ta, tb = oracle.ids(a), oracle.ids(b) if b is not None else None
+    if tb is None:
+        ta = ta[:sequence_length - 2]
+        ids, seg = [cls] + ta + [sep], [0] * (len(ta) + 2)
+    else:
+        ta, tb = truncate_seq_pair(ta, tb, sequence_length - 3)
+        ids = [cls] + ta + [sep] + tb + [sep]
+        seg = [0] * (len(ta) + 2) + [1] * (len(tb) + 1)
+    pad = sequence_length - len(ids)
+    return ids + [0] * pad, seg + [0] * pad, [1] * len(ids) + [0] * pad
+
+
+def test_truncation_lengths_equal_the_original_loop():
+    pairs = [(a, b, t) for a in range(0, 40) for b in range(0, 40) for t in (1, 2, 7, 8, 20, 33)]
+    la, lb, budget = (tf.constant(x) for x in zip(*pairs))
+    for t in (1, 2, 7, 8, 20, 33):
+        idx = [i for i, p in enumerate(pairs) if p[2] == t]
+        got_a, got_b = truncated_lengths(tf.gather(la, idx), tf.gather(lb, idx), t)
+        for i, ga, gb in zip(idx, got_a.numpy(), got_b.numpy()):
+            a, b, _ = pairs[i]
+            ea, eb = truncate_seq_pair(range(a), range(b), t)
+            assert (ga, gb) == (len(ea), len(eb)), (a, b, t)
+
+
+def mrpc_pairs():
+    with open(shared_data("glue", "MRPC", "dev.tsv"), encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+    return [r[3] for r in rows], [r[4] for r in rows]
+
+
+@pytest.mark.parametrize("sequence_length", [128, 24])
+def test_pairs_pack_as_the_original_on_mrpc(tokenizer, sequence_length):
+    a, b = mrpc_pairs()
+    assert len(a) == 408
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=sequence_length)
+    out = {k: np.asarray(v) for k, v in pre((a, b)).items()}
+    oracle = FullTokenizer(tokenizer.vocabulary, lowercase=True)
+    for i in range(len(a)):
+        ids, seg, mask = oracle_pack(oracle, a[i], b[i], sequence_length)
+        assert out["token_ids"][i].tolist() == ids, i
+        assert out["segment_ids"][i].tolist() == seg, i
+        assert out["padding_mask"][i].tolist() == mask, i
+
+
+def test_single_segments_truncate_and_pad(tokenizer):
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=8)
+    oracle = FullTokenizer(tokenizer.vocabulary, lowercase=True)
+    texts = ["short", "one two three four five six seven eight nine", ""]
+    out = {k: np.asarray(v) for k, v in pre(texts).items()}
+    for i, text in enumerate(texts):
+        ids, seg, mask = oracle_pack(oracle, text, None, 8)
+        assert out["token_ids"][i].tolist() == ids
+        assert out["segment_ids"][i].tolist() == seg
+        assert out["padding_mask"][i].tolist() == mask
+    assert out["token_ids"][2].tolist()[:3] == [101, 102, 0]  # empty text: [CLS] [SEP]
+
+
+def test_scalar_input_gives_unbatched_output(tokenizer):
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=6)
+    out = pre("hello world")
+    assert np.asarray(out["token_ids"]).tolist() == [101, 7592, 2088, 102, 0, 0]
+    pair = pre(("hello", "world"))
+    assert np.asarray(pair["segment_ids"]).tolist() == [0, 0, 0, 1, 1, 0]
+
+
+def test_bucketed_padding_pads_to_the_longest_row_rounded_up(tokenizer):
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=40, pad_to_multiple_of=16)
+    assert np.asarray(pre(["a b c"])["token_ids"]).shape == (1, 16)
+    assert np.asarray(pre(["a " * 20])["token_ids"]).shape == (1, 32)
+    assert np.asarray(pre(["a " * 60])["token_ids"]).shape == (1, 40)  # capped
+    full = kbr.BertPreprocessor(tokenizer, sequence_length=40)
+    texts = ["a b c", "d e f g h"]
+    short, long = pre(texts), full(texts)
+    n = np.asarray(short["token_ids"]).shape[1]
+    for key in short:
+        np.testing.assert_array_equal(np.asarray(short[key]), np.asarray(long[key])[:, :n])
+
+
+def test_runs_in_tf_data_with_pairs(tokenizer):
+    a, b = mrpc_pairs()
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=64)
+    eager = {k: np.asarray(v) for k, v in pre((a[:32], b[:32])).items()}
+    ds = tf.data.Dataset.from_tensor_slices((a[:32], b[:32])).batch(8).map(
+        lambda x, y: pre((x, y)))
+    batches = list(ds)
+    for key in eager:
+        np.testing.assert_array_equal(np.concatenate([bt[key].numpy() for bt in batches]),
+                                      eager[key])
+
+
+def test_output_feeds_the_backbone(tokenizer, minilm_dir):
+    backbone = kbr.BertBackbone.from_preset(minilm_dir)
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=32)
+    out = backbone(pre((["the cat sat"], ["on the mat"])))
+    assert tuple(out["pooled_output"].shape) == (1, 384)
+
+
+def test_config_round_trip_and_errors(tokenizer):
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=16, pad_to_multiple_of=8)
+    clone = kbr.BertPreprocessor.from_config(pre.get_config())
+    assert (clone.sequence_length, clone.pad_to_multiple_of) == (16, 8)
+    np.testing.assert_array_equal(np.asarray(clone(["x y"])["token_ids"]),
+                                  np.asarray(pre(["x y"])["token_ids"]))
+    with pytest.raises(ValueError, match="leaves no room"):
+        kbr.BertPreprocessor(tokenizer, sequence_length=3)(("a", "b"))
+    with pytest.raises(TypeError, match="must be strings"):
+        pre(tf.constant([1, 2]))

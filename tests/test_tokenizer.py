@@ -1,0 +1,188 @@
+"""BertTokenizer against the original algorithm, on real text and hard cases."""
+
+import csv
+import itertools
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_repro as kbr
+from tests.bert_tokenization_oracle import FullTokenizer
+from tests.conftest import shared_data
+
+HARD_CASES = [
+    "Hello, World! It's 3:45pm -- isn't it?",
+    "naïve café RÉSUMÉ Ångström façade",
+    "ﬁne ligatures ﬂow; full-width ＡＢＣ１２３ and roman Ⅻ, superscript x² and straße ẞ",
+    "ΟΔΟΣ ΣΟΦΟΣ — Greek final sigma; İstanbul Iğdır",
+    "中文字符和日本語のテキスト, 한국어 텍스트",
+    "tabs\tnew\nlines\r\nvertical\x0btab form\x0cfeed \x1cfile sep\x85nel",
+    "zero\u200bwidth\u200djoiner soft\u00adhyphen bom\ufeffhere nul\x00 repl\ufffd",
+    "no\u00a0break\u2003em\u3000ideographic\u2028line\u2029para",
+    "Literal [CLS] and [SEP] and [MASK] and [UNK] are plain text",
+    "emoji 😀👍🏽 and symbols ©®™ § ¶ † ‡ • … ‰ € £ ¥ ∑ √ ∞ ≠ ≤",
+    "Arabic مرحبا بالعالم, Hebrew שלום, Hindi नमस्ते, Thai สวัสดี",
+    "combining e\u0301 vs é, a\u0300, Zalgo t̸̢e̵x̴t",
+    "urls http://example.com/a?b=c&d=e#f and emails a.b@c.de",
+    "x" * 200 + " " + "y" * 201 + " " + "é" * 201,
+    "",
+    "   ",
+    "Ǆemal ǅ ǆ ΐ ﬃ ŉ",
+]
+
+
+def sst2_sentences(split="dev"):
+    with open(shared_data("glue", "SST-2", f"{split}.tsv"), encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    return [r[0] for r in rows[1:]]
+
+
+def conll_sentences(limit):
+    sentences, words = [], []
+    with open(shared_data("conll2003", "valid.txt"), encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("-DOCSTART-"):
+                if words:
+                    sentences.append(" ".join(words))
+                    words = []
+            else:
+                words.append(line.split()[0])
+    return sentences[:limit]
+
+
+def wikipedia_lines(limit):
+    lines = []
+    with open(shared_data("wikipedia-sample", "enwiki-AB-wiki_50.txt"), encoding="utf-8") as f:
+        for line in f:
+            if line.strip() and not line.startswith(("<doc", "</doc")):
+                lines.append(line.rstrip("\n"))
+    return lines[:limit]
+
+
+@pytest.fixture(scope="module")
+def uncased(minilm_dir):
+    tok = kbr.BertTokenizer.from_preset(minilm_dir)
+    return tok, FullTokenizer(tok.vocabulary, lowercase=True)
+
+
+@pytest.fixture(scope="module")
+def cased():
+    path = shared_data("vocab", "bert-base-cased-vocab.txt")
+    tok = kbr.BertTokenizer(str(path), lowercase=False)
+    return tok, FullTokenizer(tok.vocabulary, lowercase=False)
+
+
+def assert_same_ids(tok, oracle, texts, batch=256):
+    for start in range(0, len(texts), batch):
+        chunk = texts[start:start + batch]
+        ours = tok(chunk).to_list()
+        for text, got in zip(chunk, ours):
+            expected = oracle.ids(text)
+            assert got == expected, (
+                f"{text!r}\nours  {[tok.id_to_token(i) for i in got]}\n"
+                f"orig  {[tok.id_to_token(i) for i in expected]}")
+
+
+def test_uncased_matches_original_on_hard_cases(uncased):
+    assert_same_ids(*uncased, HARD_CASES)
+
+
+def test_cased_matches_original_on_hard_cases(cased):
+    assert not cased[0].lowercase
+    assert_same_ids(*cased, HARD_CASES)
+
+
+def test_every_unicode_character_alone_and_in_words(uncased, cased):
+    """Each code point of the BMP and the CJK planes, between letters."""
+    chars = [chr(c) for c in itertools.chain(range(1, 0xD800), range(0xE000, 0x10000),
+                                              range(0x20000, 0x20100))]
+    texts = ["a" + "".join(chars[i:i + 8]) + "b " + "".join(chars[i:i + 8])
+             for i in range(0, len(chars), 8)]
+    for tok, oracle in (uncased, cased):
+        assert_same_ids(tok, oracle, texts, batch=1024)
+
+
+def test_sst2_dev_and_train_sample_match(uncased, cased):
+    texts = sst2_sentences("dev") + sst2_sentences("train")[:3000]
+    assert len(texts) == 3872
+    assert_same_ids(*uncased, texts)
+    assert_same_ids(*cased, texts[:872])
+
+
+def test_conll_and_wikipedia_match(uncased, cased):
+    texts = conll_sentences(1500) + wikipedia_lines(1500)
+    assert len(texts) == 3000
+    assert_same_ids(*uncased, texts)
+    assert_same_ids(*cased, texts)
+
+
+def test_hf_tokenizer_agrees_where_it_follows_the_original(uncased, minilm_dir):
+    """HF is a second oracle on ordinary text (it maps literal [CLS] to the special token)."""
+    import transformers
+
+    hf = transformers.BertTokenizer(f"{minilm_dir}/vocab.txt", do_lower_case=True)
+    tok, _ = uncased
+    texts = sst2_sentences("dev")
+    ours = tok(texts).to_list()
+    for text, got in zip(texts, ours):
+        assert got == hf.encode(text, add_special_tokens=False), text
+
+
+def test_literal_special_tokens_are_plain_text(uncased):
+    tok, _ = uncased
+    ids = np.asarray(tok("[CLS] x [SEP]")).tolist()
+    assert tok.cls_token_id not in ids and tok.sep_token_id not in ids
+    assert [tok.id_to_token(i) for i in ids][:3] == ["[", "cl", "##s"]
+
+
+def test_long_words_become_one_unk(uncased):
+    tok, _ = uncased
+    assert tok(["a" * 201]).to_list() == [[tok.unk_token_id]]
+    assert tok.unk_token_id not in tok(["a" * 200]).to_list()[0]
+
+
+def test_works_inside_tf_data(uncased):
+    tok, oracle = uncased
+    texts = sst2_sentences("dev")[:64]
+    ds = tf.data.Dataset.from_tensor_slices(texts).batch(16).map(tok)
+    got = [row for batch in ds for row in batch.to_list()]
+    assert got == [oracle.ids(t) for t in texts]
+
+
+def test_scalar_input_and_lookups(uncased):
+    tok, oracle = uncased
+    assert np.asarray(tok("Hello there")).tolist() == oracle.ids("Hello there")
+    assert tok.token_to_id("[MASK]") == 103 and tok.id_to_token(101) == "[CLS]"
+    with pytest.raises(KeyError, match="'zzzz-not-a-token' is not in the vocabulary"):
+        tok.token_to_id("zzzz-not-a-token")
+    with pytest.raises(ValueError, match="outside"):
+        tok.id_to_token(10**6)
+
+
+def test_detokenize_joins_word_pieces(uncased):
+    tok, _ = uncased
+    text = tok.detokenize(tok(["Unbelievably, tokenization works."]))
+    assert text.numpy()[0].decode() == "unbelievably , tokenization works ."
+
+
+def test_vocabulary_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        kbr.BertTokenizer(str(tmp_path / "missing.txt"))
+    with pytest.raises(ValueError, match="lacks the special token"):
+        kbr.BertTokenizer(["a", "b"])
+
+
+def test_get_config_round_trip(uncased):
+    tok, _ = uncased
+    clone = kbr.BertTokenizer.from_config(tok.get_config())
+    assert np.asarray(clone("Hello world")).tolist() == np.asarray(tok("Hello world")).tolist()
+
+
+def test_casing_is_read_from_the_preset(minilm_dir):
+    assert kbr.BertTokenizer.from_preset(minilm_dir).lowercase is True
+    cased_vocab = str(shared_data("vocab", "bert-base-cased-vocab.txt"))
+    assert kbr.BertTokenizer(cased_vocab).lowercase is False
+    assert np.asarray(kbr.BertTokenizer(cased_vocab)("Hello")).tolist() != \
+        np.asarray(kbr.BertTokenizer(cased_vocab)("hello")).tolist()
