@@ -10,26 +10,8 @@ import tensorflow as tf
 import keras_bert_repro as kbr
 from tests.bert_tokenization_oracle import FullTokenizer
 from tests.conftest import shared_data
+from tests.tokenizer_hard_cases import HARD_CASES
 
-HARD_CASES = [
-    "Hello, World! It's 3:45pm -- isn't it?",
-    "naïve café RÉSUMÉ Ångström façade",
-    "ﬁne ligatures ﬂow; full-width ＡＢＣ１２３ and roman Ⅻ, superscript x² and straße ẞ",
-    "ΟΔΟΣ ΣΟΦΟΣ — Greek final sigma; İstanbul Iğdır",
-    "中文字符和日本語のテキスト, 한국어 텍스트",
-    "tabs\tnew\nlines\r\nvertical\x0btab form\x0cfeed \x1cfile sep\x85nel",
-    "zero\u200bwidth\u200djoiner soft\u00adhyphen bom\ufeffhere nul\x00 repl\ufffd",
-    "no\u00a0break\u2003em\u3000ideographic\u2028line\u2029para",
-    "Literal [CLS] and [SEP] and [MASK] and [UNK] are plain text",
-    "emoji 😀👍🏽 and symbols ©®™ § ¶ † ‡ • … ‰ € £ ¥ ∑ √ ∞ ≠ ≤",
-    "Arabic مرحبا بالعالم, Hebrew שלום, Hindi नमस्ते, Thai สวัสดี",
-    "combining e\u0301 vs é, a\u0300, Zalgo t̸̢e̵x̴t",
-    "urls http://example.com/a?b=c&d=e#f and emails a.b@c.de",
-    "x" * 200 + " " + "y" * 201 + " " + "é" * 201,
-    "",
-    "   ",
-    "Ǆemal ǅ ǆ ΐ ﬃ ŉ",
-]
 
 
 def sst2_sentences(split="dev"):
@@ -38,9 +20,9 @@ def sst2_sentences(split="dev"):
     return [r[0] for r in rows[1:]]
 
 
-def conll_sentences(limit):
+def conll_sentences(split="test"):
     sentences, words = [], []
-    with open(shared_data("conll2003", "valid.txt"), encoding="utf-8") as f:
+    with open(shared_data("conll2003", f"{split}.txt"), encoding="utf-8") as f:
         for line in f:
             line = line.strip()
             if not line or line.startswith("-DOCSTART-"):
@@ -49,7 +31,7 @@ def conll_sentences(limit):
                     words = []
             else:
                 words.append(line.split()[0])
-    return sentences[:limit]
+    return sentences
 
 
 def wikipedia_lines(limit):
@@ -86,6 +68,7 @@ def assert_same_ids(tok, oracle, texts, batch=256):
 
 
 def test_uncased_matches_original_on_hard_cases(uncased):
+    assert len(HARD_CASES) >= 100
     assert_same_ids(*uncased, HARD_CASES)
 
 
@@ -111,9 +94,16 @@ def test_sst2_dev_and_train_sample_match(uncased, cased):
     assert_same_ids(*cased, texts[:872])
 
 
-def test_conll_and_wikipedia_match(uncased, cased):
-    texts = conll_sentences(1500) + wikipedia_lines(1500)
-    assert len(texts) == 3000
+def test_conll_test_sentences_match(uncased, cased):
+    texts = conll_sentences("test")
+    assert len(texts) == 3453
+    assert_same_ids(*uncased, texts)
+    assert_same_ids(*cased, texts)
+
+
+def test_pretraining_corpus_matches(uncased, cased):
+    texts = wikipedia_lines(1500)
+    assert len(texts) == 1500
     assert_same_ids(*uncased, texts)
     assert_same_ids(*cased, texts)
 
@@ -186,3 +176,36 @@ def test_casing_is_read_from_the_preset(minilm_dir):
     assert kbr.BertTokenizer(cased_vocab).lowercase is False
     assert np.asarray(kbr.BertTokenizer(cased_vocab)("Hello")).tolist() != \
         np.asarray(kbr.BertTokenizer(cased_vocab)("hello")).tolist()
+
+
+def test_bad_input_has_defined_behaviour(uncased):
+    tok, oracle = uncased
+    # Invalid UTF-8 is dropped, as the original's decode(errors="ignore").
+    raw = [b"ab\xff\xfecd ok", b"\xc3", b"caf\xc3\xa9", b"", b"  \t "]
+    got = tok(raw).to_list()
+    assert got == [oracle.ids(r.decode("utf-8", "ignore")) for r in raw]
+    assert got[1] == got[3] == got[4] == []
+    # A 1 MB text tokenizes whole, as the original does.
+    text = " ".join(wikipedia_lines(400))[: 1 << 20]
+    text = (text * (1 + (1 << 20) // max(len(text), 1)))[: 1 << 20]
+    assert np.asarray(tok(text)).tolist() == oracle.ids(text)
+    with pytest.raises(TypeError, match="must be strings"):
+        tok(tf.constant([1.0]))
+
+
+def test_vocabulary_from_every_preset_layout(minilm_dir, tmp_path):
+    """Google (vocab.txt, casing from the vocabulary), keras-hub (assets/), ours."""
+    import shutil
+
+    import keras_hub
+
+    reference = kbr.BertTokenizer.from_preset(minilm_dir)
+    google = tmp_path / "google"
+    google.mkdir()
+    shutil.copy(shared_data("vocab", "bert-base-cased-vocab.txt"), google / "vocab.txt")
+    (google / "bert_config.json").write_text("{}")
+    assert kbr.BertTokenizer.from_preset(str(google)).lowercase is False
+    hub = keras_hub.models.BertTokenizer(vocabulary=f"{minilm_dir}/vocab.txt", lowercase=True)
+    hub.save_to_preset(str(tmp_path / "hub"))
+    from_hub = kbr.BertTokenizer.from_preset(str(tmp_path / "hub"))
+    assert from_hub.vocabulary == reference.vocabulary and from_hub.lowercase

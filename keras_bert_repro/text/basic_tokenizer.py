@@ -1,6 +1,8 @@
 """The original BERT BasicTokenizer as TF ops: text -> words, before WordPiece.
 
 Follows `tokenization.py` of google-research/bert step by step:
+0. decode as UTF-8, invalid bytes becoming U+FFFD (the original decodes with
+   errors="ignore": the same words, since U+FFFD is dropped next);
 1. drop NUL, U+FFFD and control/format characters (Cc, Cf; tab, newline and
    CR are whitespace), and map every whitespace character to a space;
 2. put spaces around CJK ideographs so each is a word;
@@ -30,7 +32,9 @@ MAX_CHARS_PER_WORD = 200  # the released code's max_input_chars_per_word
 
 
 def normalize(text, lowercase):
-    """Steps 1 and 3 on a string tensor of any shape."""
+    """Steps 0, 1 and 3 on a string tensor of any shape."""
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
     text = tf.strings.regex_replace(text, DROPPED, "")
     if lowercase:
         text = tf.strings.lower(text, encoding="utf-8")
