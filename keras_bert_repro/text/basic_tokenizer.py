@@ -18,7 +18,8 @@ import tensorflow_text as tf_text
 
 # Whitespace as the original sees it: " ", \t, \n, \r and Unicode Zs; Python's
 # str.split() then also splits on the line/paragraph separators U+2028/U+2029.
-WHITESPACE = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]"
+_SPACE_CHARS = r"\t\n\r\p{Zs}\x{2028}\x{2029}"
+WHITESPACE = rf"[{_SPACE_CHARS}]"
 # NUL, U+FFFD, Cc and Cf are dropped; \t, \n and \r are Cc in Unicode but
 # whitespace for BERT, so the Cc ranges are spelled out without them.
 DROPPED = (r"[\x{0000}-\x{0008}\x{000B}\x{000C}\x{000E}-\x{001F}\x{007F}-\x{009F}"
@@ -29,13 +30,24 @@ PUNCTUATION = r"[!-/:-@\[-`{-~]|\p{P}"
 CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
        r"\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]")
 MAX_CHARS_PER_WORD = 200  # the released code's max_input_chars_per_word
+# Plain ASCII, on which the original algorithm reduces to lower-casing, a split
+# on whitespace and ASCII punctuation, and WordPiece.
+ASCII_TEXT = r"[\t\n\r\x20-\x7E]*"
+# A whitespace-delimited token holding any character outside ASCII_TEXT.
+NON_ASCII_TOKEN = rf"[^{_SPACE_CHARS}]*[^\t\n\r\x20-\x7E][^{_SPACE_CHARS}]*"
+
+
+def clean(text):
+    """Steps 0 and 1 (all but the mapping of whitespace, which splitting does).
+    Run it before any `regex_split`: that op stops at a NUL byte."""
+    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
+                                        replacement_char=0xFFFD)
+    return tf.strings.regex_replace(text, DROPPED, "")
 
 
 def normalize(text, lowercase):
     """Steps 0, 1 and 3 on a string tensor of any shape."""
-    text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace",
-                                        replacement_char=0xFFFD)
-    text = tf.strings.regex_replace(text, DROPPED, "")
+    text = clean(text)
     if lowercase:
         text = tf.strings.lower(text, encoding="utf-8")
         text = tf_text.normalize_utf8(text, "NFD")

@@ -36,12 +36,21 @@ class BertTokenizer(TFTextLayer):
         self.vocabulary = read_vocabulary(vocabulary)
         self.lowercase = infer_lowercase(self.vocabulary) if lowercase is None else bool(lowercase)
         self._token_to_id = {t: i for i, t in enumerate(self.vocabulary)}
-        # Bytes per word are capped by characters below, so never by bytes here.
+        wordpiece = dict(vocab=self.vocabulary, suffix_indicator="##",
+                         token_out_type=tf.int32, unknown_token="[UNK]",
+                         support_detokenization=True)
+        # General path: words come from basic_tokenizer; words over 200 characters
+        # are capped there, so never by bytes here.
         self._wordpiece = tf_text.FastWordpieceTokenizer(
-            vocab=self.vocabulary, suffix_indicator="##",
             max_bytes_per_word=4 * basic_tokenizer.MAX_CHARS_PER_WORD,
-            token_out_type=tf.int32, unknown_token="[UNK]",
-            no_pretokenization=True, support_detokenization=True)
+            no_pretokenization=True, **wordpiece)
+        # ASCII path: on printable ASCII (plus tab, newline and CR) the original
+        # algorithm is lower-casing, a split on whitespace and ASCII punctuation,
+        # and WordPiece, which FastWordpiece does end to end; there a byte is a
+        # character, so max_bytes_per_word is the 200-character cap.
+        self._ascii_wordpiece = tf_text.FastWordpieceTokenizer(
+            max_bytes_per_word=basic_tokenizer.MAX_CHARS_PER_WORD,
+            no_pretokenization=False, **wordpiece)
         for name in SPECIAL_TOKENS:
             if name in self._token_to_id:
                 setattr(self, name.strip("[]").lower() + "_token_id", self._token_to_id[name])
@@ -70,13 +79,30 @@ class BertTokenizer(TFTextLayer):
         """A string or `[batch]` strings -> (ragged) int32 ids, no special tokens."""
         text = to_string_tensor(text)
         scalar = text.shape.rank == 0
-        words = self.words(text[None] if scalar else text)
+        ids = _by_path(text[None] if scalar else text, self._tokenize_ascii,
+                       self._tokenize_mixed)
+        return ids[0] if scalar else ids
+
+    def _tokenize_ascii(self, text):
+        return self._ascii_wordpiece.tokenize(
+            tf.strings.lower(text) if self.lowercase else text)
+
+    def _tokenize_mixed(self, text):
+        # Every step after the whitespace split works within one whitespace token,
+        # so cut each text into its non-ASCII tokens and the ASCII runs between
+        # them; the runs take the fast path.
+        pattern = basic_tokenizer.NON_ASCII_TOKEN
+        chunks = tf_text.regex_split(basic_tokenizer.clean(text), pattern, pattern)
+        ids = _by_path(chunks.flat_values, self._tokenize_ascii, self._tokenize_general)
+        return tf.RaggedTensor.from_row_lengths(ids, chunks.row_lengths()).merge_dims(1, 2)
+
+    def _tokenize_general(self, text):
+        words = self.words(text)
         # A word over 200 characters is one [UNK], as max_input_chars_per_word says.
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > \
             basic_tokenizer.MAX_CHARS_PER_WORD
         words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
-        ids = self._wordpiece.tokenize(words).merge_dims(-2, -1)
-        return ids[0] if scalar else ids
+        return self._wordpiece.tokenize(words).merge_dims(-2, -1)
 
     def detokenize(self, ids):
         """Ids -> text, WordPiece continuations joined (`##`), words space-separated."""
@@ -97,3 +123,14 @@ class BertTokenizer(TFTextLayer):
         tokens = read_vocabulary(preset_vocabulary_file(path))
         kwargs.setdefault("lowercase", preset_lowercase(path, tokens))
         return cls(tokens, **kwargs)
+
+
+def _by_path(text, ascii_fn, other_fn):
+    """Applies `ascii_fn` to the plain-ASCII strings of `text` `[n]` and `other_fn`
+    to the rest; both return ragged `[rows, (ids)]`, put back in `text`'s order."""
+    is_ascii = tf.strings.regex_full_match(text, basic_tokenizer.ASCII_TEXT)
+    ascii_rows = tf.where(is_ascii)[:, 0]
+    other_rows = tf.where(tf.logical_not(is_ascii))[:, 0]
+    ids = tf.concat([ascii_fn(tf.gather(text, ascii_rows)),
+                     other_fn(tf.gather(text, other_rows))], axis=0)
+    return tf.gather(ids, tf.math.invert_permutation(tf.concat([ascii_rows, other_rows], 0)))

@@ -1,0 +1,1 @@
+"""Side-by-side measurements against keras-hub and HF transformers (`python -m benchmarks`)."""

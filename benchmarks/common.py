@@ -1,0 +1,56 @@
+"""Helpers shared by the benchmarks: data from ../shared/data and timing."""
+
+import csv
+import os
+import statistics
+import time
+
+SHARED_DATA = os.environ.get(
+    "KBR_SHARED_DATA",
+    os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+
+
+def data_path(*parts):
+    path = os.path.join(SHARED_DATA, *parts)
+    if not os.path.exists(path):
+        raise SystemExit(f"Benchmark data {path} is missing: ../shared/data must sit beside the repo.")
+    return path
+
+
+def sst2(split="train"):
+    with open(data_path("glue", "SST-2", f"{split}.tsv"), encoding="utf-8") as f:
+        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[1:]
+    return [r[0] for r in rows], [int(r[1]) for r in rows]
+
+
+def wikipedia_lines():
+    folder = data_path("wikipedia-sample")
+    lines = []
+    for name in sorted(os.listdir(folder)):
+        with open(os.path.join(folder, name), encoding="utf-8") as f:
+            lines += [l.strip() for l in f if l.strip() and not l.startswith(("<doc", "</doc"))]
+    return lines
+
+
+def median_time(fn, repeats):
+    """Median wall time of `fn()` over `repeats` calls, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def interleaved(fns, repeats):
+    """{name: median seconds}, timing the candidates round-robin so drift hits all alike."""
+    for fn in fns.values():
+        fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
