@@ -10,6 +10,7 @@ Example:
 
 __version__ = "0.1.0"
 
-from keras_bert_repro.models import BertBackbone
+from keras_bert_repro.models import BertBackbone, BertClassifier
 from keras_bert_repro.presets import PresetDownloadError, list_presets
 from keras_bert_repro.text import BertPreprocessor, BertTokenizer
+from keras_bert_repro import training

@@ -17,8 +17,16 @@ class TFTextLayer(keras.layers.Layer):
         self.built = True
 
     def __call__(self, inputs, *args, **kwargs):
+        if not tf.executing_eagerly():
+            # Inside tf.data or another tf.function: trace `call` once per input
+            # structure and reuse it, instead of re-tracing hundreds of TF Text ops
+            # for every new dataset.
+            if getattr(self, "_graph_call", None) is None:
+                self._graph_call = tf.function(self.call, autograph=False,
+                                               reduce_retracing=True)
+            return self._graph_call(inputs, *args, **kwargs)
         outputs = self.call(inputs, *args, **kwargs)
-        if not tf.executing_eagerly() or keras.config.backend() == "tensorflow":
+        if keras.config.backend() == "tensorflow":
             return outputs
         return tf.nest.map_structure(_to_numpy_unless_ragged, outputs)
 

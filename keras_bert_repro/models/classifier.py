@@ -1,0 +1,75 @@
+"""BertClassifier: sentence and sentence-pair classification (and regression)."""
+
+import keras
+
+from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.backbone import BertBackbone
+from keras_bert_repro.models.task import BertTask
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertClassifier(BertTask):
+    """Dropout, then one dense layer over the pooled `[CLS]` output, as in the paper.
+
+    Args:
+        backbone: a `BertBackbone`.
+        num_classes: output classes; `1` makes it a regressor (STS-B) with MSE loss.
+        preprocessor: a `BertPreprocessor`, so `fit`/`predict` take raw text
+            (a list of strings, or a tuple of two lists for pairs).
+        dropout: dropout on the pooled output (0.1 in the paper).
+
+    Example:
+    >>> clf = BertClassifier.from_preset("/path/to/checkpoint", num_classes=2)  # doctest: +SKIP
+    >>> clf.fit(["great film", "dull plot"], [1, 0], batch_size=32, epochs=3)  # doctest: +SKIP
+    >>> clf.predict(["what a ride"])  # logits  # doctest: +SKIP
+    """
+
+    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
+        # === Layers ===
+        head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
+                                            name="classifier_dropout")
+        # Logits in float32 even under mixed precision, for a stable loss.
+        logits_layer = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
+                                          dtype="float32", name="logits")
+        # === Functional model ===
+        inputs = backbone.input
+        pooled = backbone(inputs)["pooled_output"]
+        outputs = logits_layer(head_dropout(pooled))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # === Config ===
+        self._init_task(backbone, preprocessor)
+        self.num_classes = int(num_classes)
+        self.dropout = float(dropout)
+        self.compile()
+
+    def default_loss(self):
+        if self.num_classes == 1:
+            return keras.losses.MeanSquaredError()
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def default_metrics(self):
+        if self.num_classes == 1:
+            return [keras.metrics.MeanAbsoluteError(name="mae")]
+        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+    def get_config(self):
+        return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout}
+
+    @classmethod
+    def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,
+                    **kwargs):
+        """Backbone weights and tokenizer from `preset`, a fresh classification head.
+
+        The preprocessor pads each batch to its longest text rounded up to
+        `pad_to_multiple_of` (None: always to `sequence_length`).
+        """
+        from keras_bert_repro.text import BertPreprocessor
+
+        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
+        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
+                             f"table ({backbone.max_sequence_length}).")
+        preprocessor = BertPreprocessor.from_preset(
+            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
+        return cls(backbone, num_classes, preprocessor=preprocessor, **kwargs)

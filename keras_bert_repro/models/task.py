@@ -1,0 +1,184 @@
+"""BertTask: what every task model shares — raw-text fit/predict/evaluate through its
+preprocessor in `tf.data`, the paper's fine-tuning optimizer, presets and config."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
+
+DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
+
+
+def is_text(x):
+    """True for strings, sequences of strings, string tensors, or tuples of them (pairs)."""
+    if isinstance(x, tuple) and x:
+        return all(is_text(part) for part in x)
+    if isinstance(x, (str, bytes)):
+        return True
+    if isinstance(x, (tf.Tensor, tf.RaggedTensor)):
+        return x.dtype == tf.string
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind in "USO"
+    if isinstance(x, list) and x:
+        return isinstance(x[0], (str, bytes))
+    return False
+
+
+def _dataset_is_text(dataset, whole=False):
+    """Whether the text part of each element (or, with `whole`, all of it) is strings."""
+    spec = dataset.element_spec
+    part = spec[0] if isinstance(spec, tuple) and not whole else spec
+    return all(getattr(leaf, "dtype", None) == tf.string for leaf in tf.nest.flatten(part))
+
+
+def _slices(x):
+    return tuple(_slices(p) for p in x) if isinstance(x, tuple) else tf.constant(
+        np.asarray(x, dtype=object).astype(str) if isinstance(x, list) else x)
+
+
+class BertTask(keras.Model):
+    """Base of the task models: a functional model over `BertBackbone` inputs plus
+    an optional `preprocessor`, so `fit`, `predict` and `evaluate` take raw text.
+
+    Raw text goes through `tf.data`: `from_tensor_slices` -> shuffle -> batch ->
+    `preprocessor` map (TF Text) -> prefetch, whatever the Keras backend. The
+    default `compile()` is the paper's fine-tuning recipe (`bert_adamw`), whose
+    total step count `fit` fills in from the data and epochs.
+    """
+
+    def _init_task(self, backbone, preprocessor):
+        self.backbone = backbone
+        self.preprocessor = preprocessor
+
+    # === Raw text -> tf.data ===
+    def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
+                      seed=None):
+        if isinstance(x, tf.data.Dataset):
+            return self._map_preprocessor(x)
+        parts = (_slices(x),) + tuple(
+            tf.constant(np.asarray(v)) for v in (y, sample_weight) if v is not None)
+        dataset = tf.data.Dataset.from_tensor_slices(parts)
+        if shuffle:
+            dataset = dataset.shuffle(self._count(x), seed=seed, reshuffle_each_iteration=True)
+        return self._map_preprocessor(dataset.batch(batch_size))
+
+    def _map_preprocessor(self, dataset):
+        """Maps the preprocessor over the text of each element: elements are text
+        alone (a string tensor, or a pair of them) or `(text, label[, weight])`."""
+        preprocess = self.preprocessor
+        text_only = _dataset_is_text(dataset, whole=True)
+
+        # No tensor-dependent Python control flow here: skip AutoGraph, whose
+        # conversion of the TF Text call tree costs seconds per dataset.
+        @tf.autograph.experimental.do_not_convert
+        def apply(*element):
+            if text_only:
+                return preprocess(element if len(element) > 1 else element[0])
+            if len(element) == 1:
+                return preprocess(element[0])
+            return (preprocess(element[0]),) + element[1:]
+
+        return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    @staticmethod
+    def _count(x):
+        return len(x[0]) if isinstance(x, tuple) else len(x)
+
+    def _wants_text(self, x):
+        text = is_text(x) or (isinstance(x, tf.data.Dataset) and _dataset_is_text(x))
+        if text and self.preprocessor is None:
+            raise ValueError(f"{type(self).__name__} has no preprocessor: pass token ids, or "
+                             "build it with from_preset / a preprocessor to use raw text.")
+        return text
+
+    # === Training API ===
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", **kwargs):
+        """`"auto"` is the paper's recipe: AdamW (weight decay 0.01, none on LayerNorm
+        and bias), linear warm-up over 10% of the steps then linear decay, peak
+        learning rate 3e-5, global-norm clipping 1.0."""
+        if optimizer == "auto":
+            optimizer = bert_adamw(DEFAULT_LEARNING_RATE)
+        if loss == "auto":
+            loss = self.default_loss()
+        if metrics == "auto":
+            metrics = self.default_metrics()
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
+
+    def default_loss(self):
+        raise NotImplementedError
+
+    def default_metrics(self):
+        return None
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
+            shuffle=True, sample_weight=None, steps_per_epoch=None, seed=None, **kwargs):
+        if self._wants_text(x):
+            batch_size = batch_size or 32
+            if not isinstance(x, tf.data.Dataset):
+                steps_per_epoch = steps_per_epoch or math.ceil(self._count(x) / batch_size)
+            x = self._text_dataset(x, y, sample_weight, batch_size, shuffle, seed)
+            y = sample_weight = batch_size = None
+            shuffle = False  # done in the dataset
+        if validation_data is not None and self._wants_text(
+                validation_data[0] if isinstance(validation_data, tuple) else validation_data):
+            if isinstance(validation_data, tuple):
+                validation_data = self._text_dataset(*validation_data, batch_size=64)
+            else:
+                validation_data = self._map_preprocessor(validation_data)
+        self._size_schedule(x, epochs, steps_per_epoch)
+        return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
+                           validation_data=validation_data, shuffle=shuffle,
+                           sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
+
+    def _size_schedule(self, x, epochs, steps_per_epoch):
+        """Gives a `WarmupLinearDecay` left without `total_steps` (or sized by an
+        earlier fit) the step count of this fit, starting at the current step."""
+        schedule = getattr(self.optimizer, "_learning_rate", None)
+        if not isinstance(schedule, WarmupLinearDecay):
+            return
+        if schedule.total_steps is not None and not getattr(schedule, "_sized_by_fit", False):
+            return
+        if steps_per_epoch is None and isinstance(x, tf.data.Dataset):
+            cardinality = int(x.cardinality())
+            steps_per_epoch = cardinality if cardinality > 0 else None
+        if steps_per_epoch is None and x is not None and hasattr(x, "__len__"):
+            steps_per_epoch = math.ceil(len(tf.nest.flatten(x)[0]) / 32)
+        if steps_per_epoch is None:
+            raise ValueError("Cannot size the learning-rate schedule: pass steps_per_epoch, or "
+                             "compile with bert_adamw(total_steps=...).")
+        schedule.total_steps = int(steps_per_epoch * epochs)
+        schedule.start_step = int(keras.ops.convert_to_numpy(self.optimizer.iterations))
+        schedule._sized_by_fit = True
+        self.train_function = None  # re-trace: the schedule's constants changed
+
+    def predict(self, x, batch_size=None, **kwargs):
+        if self._wants_text(x):
+            x, batch_size = self._text_dataset(x, batch_size=batch_size or 64), None
+        return super().predict(x, batch_size=batch_size, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+        if self._wants_text(x):
+            x = self._text_dataset(x, y, sample_weight, batch_size=batch_size or 64)
+            y = sample_weight = batch_size = None
+        return super().evaluate(x=x, y=y, batch_size=batch_size, sample_weight=sample_weight,
+                                **kwargs)
+
+    # === Config ===
+    def _task_config(self):
+        return {
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "preprocessor": keras.saving.serialize_keras_object(self.preprocessor)
+            if self.preprocessor is not None else None,
+            "name": self.name,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        if config.get("preprocessor") is not None:
+            config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
+        return cls(**config)

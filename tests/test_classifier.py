@@ -1,0 +1,107 @@
+"""BertClassifier: raw-text fit/predict on real GLUE slices, the paper's optimizer, saving."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_repro as kbr
+from keras_bert_repro.data import read_glue
+from keras_bert_repro.training import WarmupLinearDecay
+from tests.conftest import shared_data, to_numpy
+
+
+@pytest.fixture(scope="module")
+def sst2_slice():
+    texts, labels = read_glue(str(shared_data("glue")), "sst2", "train")
+    return texts[:64], np.array(labels[:64])
+
+
+@pytest.fixture(scope="module")
+def classifier(minilm_dir):
+    keras.utils.set_random_seed(0)
+    # One padded shape, so each backend compiles each step function once.
+    return kbr.BertClassifier.from_preset(minilm_dir, num_classes=2, sequence_length=48,
+                                          pad_to_multiple_of=None)
+
+
+def test_fit_on_raw_text_lowers_the_loss(classifier, sst2_slice):
+    texts, labels = sst2_slice[0][:32], sst2_slice[1][:32]
+    classifier.compile(optimizer=kbr.training.bert_adamw(1e-4))
+    before = classifier.evaluate(texts, labels, return_dict=True, verbose=0)["loss"]
+    history = classifier.fit(texts, labels, batch_size=8, epochs=4, verbose=0, seed=1)
+    after = classifier.evaluate(texts, labels, return_dict=True, verbose=0)["loss"]
+    assert after < before - 0.03, (before, after, history.history)
+    schedule = classifier.optimizer._learning_rate
+    assert isinstance(schedule, WarmupLinearDecay)
+    assert schedule.total_steps == 4 * 4  # epochs x ceil(32 / 8)
+    assert float(schedule(schedule.start_step + 16)) == 0.0  # decayed to zero at the end
+
+
+def test_predict_gives_logits_per_text(classifier, sst2_slice):
+    texts, _ = sst2_slice
+    logits = classifier.predict(texts[:5], verbose=0)
+    assert logits.shape == (5, 2)
+    single = classifier.predict(["a single sentence"], verbose=0)
+    assert single.shape == (1, 2)
+
+
+def test_tf_data_of_text_and_labels(classifier, sst2_slice):
+    texts, labels = sst2_slice
+    ds = tf.data.Dataset.from_tensor_slices((texts, labels)).batch(32)
+    history = classifier.fit(ds, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    text_only = tf.data.Dataset.from_tensor_slices(texts[:8]).batch(4)
+    np.testing.assert_allclose(classifier.predict(text_only, verbose=0),
+                               classifier.predict(texts[:8], verbose=0), atol=1e-5)
+
+
+def test_weight_decay_skips_layer_norm_and_bias(classifier):
+    optimizer = kbr.training.bert_adamw(2e-5, total_steps=10)
+    optimizer.build(classifier.trainable_variables)
+    decayed = {v.path: optimizer._use_weight_decay(v) for v in classifier.trainable_variables}
+    assert all(not d for p, d in decayed.items() if p.endswith(("gamma", "beta", "bias")))
+    assert all(d for p, d in decayed.items() if p.endswith(("kernel", "embeddings")))
+
+
+def test_sentence_pairs_and_regression(classifier):
+    """STS-B pairs on a small random backbone (the mechanics, not the quality)."""
+    texts, scores = read_glue(str(shared_data("glue")), "stsb", "dev")
+    pairs = (texts[0][:32], texts[1][:32])
+    keras.utils.set_random_seed(0)
+    small = kbr.BertBackbone(vocabulary_size=30522, num_layers=2, num_heads=2, hidden_dim=64,
+                             intermediate_dim=128)
+    reg = kbr.BertClassifier(small, num_classes=1, preprocessor=classifier.preprocessor)
+    assert isinstance(reg.loss, keras.losses.MeanSquaredError)
+    reg.compile(optimizer=kbr.training.bert_adamw(1e-4))
+    before = reg.evaluate(pairs, np.array(scores[:32]), return_dict=True, verbose=0)["loss"]
+    reg.fit(pairs, np.array(scores[:32]), batch_size=16, epochs=3, verbose=0)
+    after = reg.evaluate(pairs, np.array(scores[:32]), return_dict=True, verbose=0)["loss"]
+    assert after < before
+    assert reg.predict(pairs, verbose=0).shape == (32, 1)
+
+
+def test_keras_file_round_trip_keeps_preprocessor_and_weights(classifier, tmp_path):
+    path = os.path.join(tmp_path, "clf.keras")
+    classifier.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored, kbr.BertClassifier)
+    assert restored.preprocessor.sequence_length == 48
+    texts = ["an absolute delight", "a tedious mess"]
+    np.testing.assert_allclose(restored.predict(texts, verbose=0),
+                               classifier.predict(texts, verbose=0), atol=1e-5)
+
+
+def test_token_id_inputs_work_without_preprocessor(classifier):
+    bare = kbr.BertClassifier(classifier.backbone, num_classes=3)
+    inputs = classifier.preprocessor(["hello world"])
+    assert tuple(bare(inputs).shape) == (1, 3)
+    with pytest.raises(ValueError, match="has no preprocessor"):
+        bare.predict(["hello"])
+
+
+def test_too_long_sequence_length_is_rejected(minilm_dir):
+    with pytest.raises(ValueError, match="sequence_length=1024 exceeds"):
+        kbr.BertClassifier.from_preset(minilm_dir, num_classes=2, sequence_length=1024)
