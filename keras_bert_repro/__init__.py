@@ -14,3 +14,4 @@ from keras_bert_repro.models import BertBackbone, BertClassifier
 from keras_bert_repro.presets import PresetDownloadError, list_presets
 from keras_bert_repro.text import BertPreprocessor, BertTokenizer
 from keras_bert_repro import training
+from keras_bert_repro.export import export_saved_model

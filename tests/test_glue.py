@@ -8,6 +8,9 @@ from keras_bert_repro.data import get_task, read_glue
 from keras_bert_repro.evaluation import accuracy, f1, glue_metrics, matthews_corrcoef, pearson, spearman
 from tests.conftest import shared_data
 
+# Pure TF / numpy: the same on every Keras backend, so `make test` runs it once.
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.fixture(scope="module")
 def glue_dir():

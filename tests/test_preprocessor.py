@@ -107,6 +107,14 @@ def test_bucketed_padding_pads_to_the_longest_row_rounded_up(tokenizer):
         np.testing.assert_array_equal(np.asarray(short[key]), np.asarray(long[key])[:, :n])
 
 
+def test_tokenizer_works_inside_tf_data(tokenizer):
+    oracle = FullTokenizer(tokenizer.vocabulary, lowercase=True)
+    texts, _ = mrpc_pairs()
+    ds = tf.data.Dataset.from_tensor_slices(texts[:64]).batch(16).map(tokenizer)
+    got = [row for batch in ds for row in batch.to_list()]
+    assert got == [oracle.ids(t) for t in texts[:64]]
+
+
 def test_runs_in_tf_data_with_pairs(tokenizer):
     a, b = mrpc_pairs()
     pre = kbr.BertPreprocessor(tokenizer, sequence_length=64)

@@ -8,6 +8,9 @@ import keras_bert_repro as kbr
 from keras_bert_repro.text.vocabulary_learning import count_words
 from tests.conftest import shared_data
 
+# Pure TF / numpy: the same on every Keras backend, so `make test` runs it once.
+pytestmark = pytest.mark.backend_independent
+
 
 def wiki_lines(name, limit):
     with open(shared_data("wikipedia-sample", name), encoding="utf-8") as f:

@@ -115,10 +115,11 @@ class BertTask(keras.Model):
 
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None,
             shuffle=True, sample_weight=None, steps_per_epoch=None, seed=None, **kwargs):
+        batches = steps_per_epoch
         if self._wants_text(x):
             batch_size = batch_size or 32
             if not isinstance(x, tf.data.Dataset):
-                steps_per_epoch = steps_per_epoch or math.ceil(self._count(x) / batch_size)
+                batches = batches or math.ceil(self._count(x) / batch_size)
             x = self._text_dataset(x, y, sample_weight, batch_size, shuffle, seed)
             y = sample_weight = batch_size = None
             shuffle = False  # done in the dataset
@@ -128,12 +129,12 @@ class BertTask(keras.Model):
                 validation_data = self._text_dataset(*validation_data, batch_size=64)
             else:
                 validation_data = self._map_preprocessor(validation_data)
-        self._size_schedule(x, epochs, steps_per_epoch)
+        self._size_schedule(x, epochs, batches, batch_size)
         return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
                            validation_data=validation_data, shuffle=shuffle,
                            sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
 
-    def _size_schedule(self, x, epochs, steps_per_epoch):
+    def _size_schedule(self, x, epochs, steps_per_epoch, batch_size):
         """Gives a `WarmupLinearDecay` left without `total_steps` (or sized by an
         earlier fit) the step count of this fit, starting at the current step."""
         schedule = getattr(self.optimizer, "_learning_rate", None)
@@ -145,7 +146,7 @@ class BertTask(keras.Model):
             cardinality = int(x.cardinality())
             steps_per_epoch = cardinality if cardinality > 0 else None
         if steps_per_epoch is None and x is not None and hasattr(x, "__len__"):
-            steps_per_epoch = math.ceil(len(tf.nest.flatten(x)[0]) / 32)
+            steps_per_epoch = math.ceil(len(tf.nest.flatten(x)[0]) / (batch_size or 32))
         if steps_per_epoch is None:
             raise ValueError("Cannot size the learning-rate schedule: pass steps_per_epoch, or "
                              "compile with bert_adamw(total_steps=...).")

@@ -1,0 +1,171 @@
+"""SavedModel export for TF Serving: signatures on raw text (TF Text in the graph) and on ids.
+
+Export always runs on TensorFlow: from the JAX or PyTorch backend the task is
+saved as `.keras` (backend-neutral weights) and rebuilt in a TensorFlow-backend
+subprocess, which writes the SavedModel.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+CUSTOM_OPS_FILE = "custom_ops.txt"
+WARMUP_FILE = "tf_serving_warmup_requests"
+DEFAULT_WARMUP_TEXTS = ("This is a warm-up request.", "", "Another, longer warm-up sentence "
+                        "so that a second shape is compiled before traffic arrives.")
+
+
+def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids"),
+                       warmup_texts=DEFAULT_WARMUP_TEXTS, model_name=None):
+    """Writes `task` (a BertClassifier) as a SavedModel in TF Serving's layout.
+
+    Args:
+        task: the task model, with its preprocessor for the text signature.
+        export_dir: `saved_models/<name>/<version>`.
+        pairs: the text signature takes `text` and `text_pair` (sentence-pair tasks).
+        signatures: `("text", "ids")`: `serving_default` on raw strings and
+            `serving_ids` on `token_ids`/`segment_ids`/`padding_mask`; `("ids",)`
+            for servers without TF Text ops (then `serving_default` takes ids).
+        warmup_texts: sample texts for `assets.extra/tf_serving_warmup_requests`
+            (None: no warm-up file).
+        model_name: the name in the warm-up requests (default: the parent folder).
+
+    Returns:
+        The sorted list of custom (non-core TensorFlow) op types the graph uses,
+        also written to `assets.extra/custom_ops.txt`.
+
+    Example:
+    >>> kbr.export_saved_model(clf, "saved_models/sst2/1")  # doctest: +SKIP
+    """
+    import keras
+
+    signatures = tuple(signatures)
+    if not set(signatures) <= {"text", "ids"} or not signatures:
+        raise ValueError(f"signatures must be drawn from ('text', 'ids'), got {signatures}.")
+    if "text" in signatures and task.preprocessor is None:
+        raise ValueError("A text signature needs the task's preprocessor; export with "
+                         "signatures=('ids',) or attach a BertPreprocessor.")
+    model_name = model_name or os.path.basename(os.path.dirname(os.path.abspath(export_dir)))
+    options = {"pairs": pairs, "signatures": signatures, "model_name": model_name,
+               "warmup_texts": list(warmup_texts) if warmup_texts else None}
+    if keras.config.backend() == "tensorflow":
+        return _export_tf(task, export_dir, **options)
+    with tempfile.TemporaryDirectory() as tmp:
+        keras_path = os.path.join(tmp, "task.keras")
+        task.save(keras_path)
+        env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+        cmd = [sys.executable, "-m", "keras_bert_repro.export.saved_model", keras_path,
+               os.path.abspath(export_dir), json.dumps(options)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+        if done.returncode:
+            raise RuntimeError(f"SavedModel export in a TensorFlow-backend process failed:\n"
+                               f"{done.stderr[-4000:]}")
+    return read_custom_ops(export_dir)
+
+
+def read_custom_ops(export_dir):
+    with open(os.path.join(export_dir, "assets.extra", CUSTOM_OPS_FILE), encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts):
+    import tensorflow as tf
+
+    regression = getattr(task, "num_classes", 2) == 1
+
+    def outputs(logits):
+        logits = tf.cast(logits, tf.float32)
+        if regression:
+            return {"score": logits[:, 0]}
+        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
+
+    module = tf.Module()
+    module.task = task
+    ids_spec = {name: tf.TensorSpec([None, None], tf.int32, name=name)
+                for name in ("token_ids", "segment_ids", "padding_mask")}
+
+    @tf.function(input_signature=[ids_spec])
+    def serve_ids(inputs):
+        return outputs(task(inputs, training=False))
+
+    functions = {}
+    if "text" in signatures:
+        preprocessor = task.preprocessor
+        vocab_file = os.path.join(tempfile.mkdtemp(), "vocab.txt")
+        with open(vocab_file, "w", encoding="utf-8") as f:
+            f.write("".join(t + "\n" for t in preprocessor.tokenizer.vocabulary))
+        module.vocab = tf.saved_model.Asset(vocab_file)
+        text_spec = tf.TensorSpec([None], tf.string, name="text")
+        if pairs:
+            @tf.function(input_signature=[text_spec, tf.TensorSpec([None], tf.string, name="text_pair")])
+            def serve_text(text, text_pair):
+                return outputs(task(preprocessor.call((text, text_pair)), training=False))
+        else:
+            @tf.function(input_signature=[text_spec])
+            def serve_text(text):
+                return outputs(task(preprocessor.call(text), training=False))
+        functions["serving_default"] = serve_text
+        functions["serving_ids"] = serve_ids if "ids" in signatures else None
+    else:
+        functions["serving_default"] = serve_ids
+    functions = {k: v for k, v in functions.items() if v is not None}
+    if os.path.exists(export_dir):
+        shutil.rmtree(export_dir)
+    tf.saved_model.save(module, export_dir, signatures=functions)
+    extra = os.path.join(export_dir, "assets.extra")
+    os.makedirs(extra, exist_ok=True)
+    ops = _custom_ops(export_dir)
+    with open(os.path.join(extra, CUSTOM_OPS_FILE), "w", encoding="utf-8") as f:
+        f.write("".join(op + "\n" for op in ops))
+    if warmup_texts and "text" in signatures:
+        _write_warmup(os.path.join(extra, WARMUP_FILE), model_name, warmup_texts, pairs)
+    print(f"Exported {type(task).__name__} to {export_dir}; signatures {sorted(functions)}; "
+          f"custom ops the server must link: {ops or 'none'}")
+    return ops
+
+
+def _custom_ops(export_dir):
+    """Op types in the SavedModel that core TensorFlow does not register."""
+    import tensorflow as tf
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel()
+    with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
+        proto.ParseFromString(f.read())
+    used = set()
+    for meta in proto.meta_graphs:
+        used.update(node.op for node in meta.graph_def.node)
+        for function in meta.graph_def.library.function:
+            used.update(node.op for node in function.node_def)
+    core = set(dir(tf.raw_ops))
+    return sorted(op for op in used if op not in core)
+
+
+def _write_warmup(path, model_name, texts, pairs):
+    import tensorflow as tf
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    with tf.io.TFRecordWriter(path) as writer:
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
+        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(texts), dtype=tf.string))
+        if pairs:
+            request.inputs["text_pair"].CopyFrom(
+                tf.make_tensor_proto(list(reversed(texts)), dtype=tf.string))
+        log = prediction_log_pb2.PredictionLog(
+            predict_log=prediction_log_pb2.PredictLog(request=request))
+        writer.write(log.SerializeToString())
+
+
+if __name__ == "__main__":
+    # The TensorFlow-backend side of an export started from JAX or PyTorch.
+    import keras
+
+    import keras_bert_repro  # noqa: F401  (registers the serializable classes)
+
+    keras_path, out_dir, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    options["signatures"] = tuple(options["signatures"])
+    _export_tf(keras.saving.load_model(keras_path), out_dir, **options)

@@ -1,0 +1,130 @@
+"""SavedModel export: loads in a process with only TensorFlow + TF Text, on raw text."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import keras_bert_repro as kbr
+from keras_bert_repro.data import read_glue
+from tests.conftest import shared_data
+
+LOADER = r"""
+import json, sys
+import tensorflow as tf
+import tensorflow_text  # registers the TF Text ops, as a TF Serving build links them
+export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
+model = tf.saved_model.load(export_dir)
+out = {"signatures": sorted(model.signatures)}
+for name, request in requests.items():
+    fn = model.signatures[request.pop("signature")]
+    args = {k: tf.constant(v) for k, v in request.items()}
+    out[name] = {k: v.numpy().tolist() for k, v in fn(**args).items()}
+assert not [m for m in sys.modules if m.startswith("keras_bert_repro")]
+print(json.dumps(out))
+"""
+
+
+def serve(export_dir, requests):
+    """Calls the SavedModel's signatures from a fresh process without this library."""
+    done = subprocess.run([sys.executable, "-c", LOADER, export_dir, json.dumps(requests)],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
+                          cwd="/")
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def texts():
+    sentences, _ = read_glue(str(shared_data("glue")), "sst2", "dev")
+    return sentences[:64]
+
+
+@pytest.fixture(scope="module")
+def classifier(minilm_dir):
+    """A small random encoder with the real tokenizer: export mechanics, quickly."""
+    keras.utils.set_random_seed(0)
+    pre = kbr.BertPreprocessor.from_preset(minilm_dir, sequence_length=64, pad_to_multiple_of=16)
+    small = kbr.BertBackbone(vocabulary_size=30522, num_layers=2, num_heads=2, hidden_dim=64,
+                             intermediate_dim=128, max_sequence_length=64)
+    return kbr.BertClassifier(small, num_classes=3, preprocessor=pre)
+
+
+@pytest.fixture(scope="module")
+def exported(classifier, tmp_path_factory):
+    export_dir = str(tmp_path_factory.mktemp("saved_models") / "sst2" / "1")
+    ops = kbr.export_saved_model(classifier, export_dir)
+    return export_dir, ops
+
+
+def test_text_signature_matches_keras_predictions(classifier, exported, texts):
+    export_dir, _ = exported
+    long_text = "word " * 5000
+    batch = texts + ["", long_text]
+    out = serve(export_dir, {
+        "batch": {"signature": "serving_default", "text": batch},
+        "one": {"signature": "serving_default", "text": [texts[0]]},
+    })
+    assert out["signatures"] == ["serving_default", "serving_ids"]
+    expected = classifier.predict(batch, verbose=0)
+    np.testing.assert_allclose(np.array(out["batch"]["logits"]), expected, atol=1e-4)
+    probabilities = np.array(out["batch"]["probabilities"])
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.array(out["one"]["logits"])[0], expected[0], atol=1e-4)
+
+
+def test_ids_signature_and_layout(classifier, exported, texts):
+    export_dir, ops = exported
+    inputs = {k: np.asarray(v).tolist() for k, v in classifier.preprocessor(texts[:4]).items()}
+    out = serve(export_dir, {"ids": {"signature": "serving_ids", **inputs}})
+    np.testing.assert_allclose(np.array(out["ids"]["logits"]),
+                               classifier.predict(texts[:4], verbose=0), atol=1e-4)
+    assert os.path.isfile(os.path.join(export_dir, "saved_model.pb"))
+    assert os.path.isdir(os.path.join(export_dir, "variables"))
+    with open(os.path.join(export_dir, "assets", "vocab.txt"), encoding="utf-8") as f:
+        assert f.read().splitlines() == classifier.preprocessor.tokenizer.vocabulary
+    assert "FastWordpieceTokenizeWithOffsets" in ops  # the TF Text ops are named
+    assert not any("RoundRobin" in op or "FastBertNormalize" in op for op in ops)
+
+
+def test_warmup_requests_parse_as_prediction_logs(exported):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    export_dir, _ = exported
+    path = os.path.join(export_dir, "assets.extra", "tf_serving_warmup_requests")
+    records = list(tf.data.TFRecordDataset(path))
+    assert records
+    log = prediction_log_pb2.PredictionLog.FromString(records[0].numpy())
+    assert log.predict_log.request.model_spec.name == "sst2"
+    assert "text" in log.predict_log.request.inputs
+
+
+def test_saved_model_cli_lists_the_signatures(exported):
+    export_dir, _ = exported
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    done = subprocess.run([cli, "show", "--dir", export_dir, "--all"],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "signature_def['serving_default']" in done.stdout
+    assert "signature_def['serving_ids']" in done.stdout
+    assert "inputs['text']" in done.stdout and "outputs['probabilities']" in done.stdout
+
+
+def test_pair_regressor_and_ids_only_export(minilm_dir, classifier, tmp_path):
+    small = classifier.backbone
+    reg = kbr.BertClassifier(small, num_classes=1, preprocessor=classifier.preprocessor)
+    a, b = ["a man is singing", "the cat sleeps"], ["someone sings", "stocks fell"]
+    kbr.export_saved_model(reg, str(tmp_path / "stsb" / "1"), pairs=True)
+    ops = kbr.export_saved_model(reg, str(tmp_path / "stsb_ids" / "1"), signatures=("ids",))
+    assert ops == []  # core TensorFlow only: any TF Serving binary loads it
+    out = serve(str(tmp_path / "stsb" / "1"),
+                {"pair": {"signature": "serving_default", "text": a, "text_pair": b}})
+    np.testing.assert_allclose(np.array(out["pair"]["score"]),
+                               reg.predict((a, b), verbose=0)[:, 0], atol=1e-4)
+    with pytest.raises(ValueError, match="signatures must be drawn"):
+        kbr.export_saved_model(reg, str(tmp_path / "x"), signatures=("grpc",))
