@@ -83,7 +83,9 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts):
         return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
 
     module = tf.Module()
-    module.task = task
+    # Track the weights only: tracking the Keras model would also save whatever
+    # its preprocessor traced before, TF Text ops included, into an ids export.
+    module.model_variables = [v.value for v in task.variables]
     ids_spec = {name: tf.TensorSpec([None, None], tf.int32, name=name)
                 for name in ("token_ids", "segment_ids", "padding_mask")}
 

@@ -91,8 +91,11 @@ class BertTokenizer(TFTextLayer):
         # Every step after the whitespace split works within one whitespace token,
         # so cut each text into its non-ASCII tokens and the ASCII runs between
         # them; the runs take the fast path.
+        # Only NUL must go first (regex_split stops at it); the rest of the
+        # cleaning happens on the non-ASCII tokens, the only place it can act.
         pattern = basic_tokenizer.NON_ASCII_TOKEN
-        chunks = tf_text.regex_split(basic_tokenizer.clean(text), pattern, pattern)
+        text = tf.strings.regex_replace(text, r"\x00", "")
+        chunks = tf_text.regex_split(text, pattern, pattern)
         ids = _by_path(chunks.flat_values, self._tokenize_ascii, self._tokenize_general)
         return tf.RaggedTensor.from_row_lengths(ids, chunks.row_lengths()).merge_dims(1, 2)
 
