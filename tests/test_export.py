@@ -62,27 +62,29 @@ def exported(classifier, tmp_path_factory):
     return export_dir, ops
 
 
-def test_text_signature_matches_keras_predictions(classifier, exported, texts):
-    export_dir, _ = exported
-    long_text = "word " * 5000
-    batch = texts + ["", long_text]
-    out = serve(export_dir, {
-        "batch": {"signature": "serving_default", "text": batch},
-        "one": {"signature": "serving_default", "text": [texts[0]]},
-    })
-    assert out["signatures"] == ["serving_default", "serving_ids"]
-    expected = classifier.predict(batch, verbose=0)
-    np.testing.assert_allclose(np.array(out["batch"]["logits"]), expected, atol=1e-4)
-    probabilities = np.array(out["batch"]["probabilities"])
-    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
-    np.testing.assert_allclose(np.array(out["one"]["logits"])[0], expected[0], atol=1e-4)
-
-
-def test_ids_signature_and_layout(classifier, exported, texts):
-    export_dir, ops = exported
+@pytest.fixture(scope="module")
+def served(classifier, exported, texts):
+    """One serving process answers every request the tests below check."""
     inputs = {k: np.asarray(v).tolist() for k, v in classifier.preprocessor(texts[:4]).items()}
-    out = serve(export_dir, {"ids": {"signature": "serving_ids", **inputs}})
-    np.testing.assert_allclose(np.array(out["ids"]["logits"]),
+    return serve(exported[0], {
+        "batch": {"signature": "serving_default", "text": texts + ["", "word " * 5000]},
+        "one": {"signature": "serving_default", "text": [texts[0]]},
+        "ids": {"signature": "serving_ids", **inputs},
+    })
+
+
+def test_text_signature_matches_keras_predictions(classifier, served, texts):
+    assert served["signatures"] == ["serving_default", "serving_ids"]
+    expected = classifier.predict(texts + ["", "word " * 5000], verbose=0)
+    np.testing.assert_allclose(np.array(served["batch"]["logits"]), expected, atol=1e-4)
+    probabilities = np.array(served["batch"]["probabilities"])
+    np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(np.array(served["one"]["logits"])[0], expected[0], atol=1e-4)
+
+
+def test_ids_signature_and_layout(classifier, exported, served, texts):
+    export_dir, ops = exported
+    np.testing.assert_allclose(np.array(served["ids"]["logits"]),
                                classifier.predict(texts[:4], verbose=0), atol=1e-4)
     assert os.path.isfile(os.path.join(export_dir, "saved_model.pb"))
     assert os.path.isdir(os.path.join(export_dir, "variables"))
@@ -90,8 +92,6 @@ def test_ids_signature_and_layout(classifier, exported, texts):
         assert f.read().splitlines() == classifier.preprocessor.tokenizer.vocabulary
     assert "FastWordpieceTokenizeWithOffsets" in ops  # the TF Text ops are named
     assert not any("RoundRobin" in op or "FastBertNormalize" in op for op in ops)
-
-
 def test_warmup_requests_parse_as_prediction_logs(exported):
     from tensorflow_serving.apis import prediction_log_pb2
 
@@ -115,16 +115,25 @@ def test_saved_model_cli_lists_the_signatures(exported):
     assert "inputs['text']" in done.stdout and "outputs['probabilities']" in done.stdout
 
 
-def test_pair_regressor_and_ids_only_export(minilm_dir, classifier, tmp_path):
-    small = classifier.backbone
-    reg = kbr.BertClassifier(small, num_classes=1, preprocessor=classifier.preprocessor)
+def test_pair_regressor_export(classifier, tmp_path):
+    reg = kbr.BertClassifier(classifier.backbone, num_classes=1,
+                             preprocessor=classifier.preprocessor)
     a, b = ["a man is singing", "the cat sleeps"], ["someone sings", "stocks fell"]
     kbr.export_saved_model(reg, str(tmp_path / "stsb" / "1"), pairs=True)
-    ops = kbr.export_saved_model(reg, str(tmp_path / "stsb_ids" / "1"), signatures=("ids",))
-    assert ops == []  # core TensorFlow only: any TF Serving binary loads it
     out = serve(str(tmp_path / "stsb" / "1"),
                 {"pair": {"signature": "serving_default", "text": a, "text_pair": b}})
     np.testing.assert_allclose(np.array(out["pair"]["score"]),
                                reg.predict((a, b), verbose=0)[:, 0], atol=1e-4)
     with pytest.raises(ValueError, match="signatures must be drawn"):
         kbr.export_saved_model(reg, str(tmp_path / "x"), signatures=("grpc",))
+
+
+@pytest.mark.backend_independent  # the export itself always runs on TensorFlow
+def test_ids_only_export_needs_no_tf_text(classifier, tmp_path):
+    ops = kbr.export_saved_model(classifier, str(tmp_path / "ids" / "1"), signatures=("ids",))
+    assert ops == []  # core TensorFlow only: any TF Serving binary loads it
+    out = serve(str(tmp_path / "ids" / "1"), {"ids": {
+        "signature": "serving_default",
+        **{k: np.asarray(v).tolist() for k, v in classifier.preprocessor(["a b"]).items()}}})
+    np.testing.assert_allclose(np.array(out["ids"]["logits"]),
+                               classifier.predict(["a b"], verbose=0), atol=1e-4)
