@@ -68,11 +68,16 @@ def train_one(lr, task, train, dev, preset, output_dir):
             history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]), **metrics})
             print(f"  lr={lr:g} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
 
+    callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
+    try:
+        import tensorboard  # noqa: F401  (tf.summary needs it; TF no longer depends on it)
+
+        callbacks.append(keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")))
+    except ImportError:
+        print("  (pip install tensorboard for TensorBoard logs)")
     start = time.perf_counter()
     model.fit(train[0], train[1], batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
-              seed=FLAGS.seed, verbose=1 if logging.level_info() else 2,
-              callbacks=[DevEval(), keras.callbacks.TensorBoard(os.path.join(run_dir, "logs")),
-                         keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))])
+              seed=FLAGS.seed, verbose=1 if logging.level_info() else 2, callbacks=callbacks)
     return model, {"learning_rate": lr, "epochs": history,
                    "train_seconds": round(time.perf_counter() - start, 1)}
 
