@@ -10,7 +10,7 @@ import tensorflow as tf
 import keras_bert_repro as kbr
 from keras_bert_repro.data import read_glue
 from keras_bert_repro.training import WarmupLinearDecay
-from tests.conftest import shared_data, to_numpy
+from tests.conftest import shared_data
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,6 @@
 """BertBackbone: the encoder of the paper as a Keras functional model."""
 
 import keras
-import numpy as np
-from keras import ops
 
 from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
@@ -127,10 +125,6 @@ class BertBackbone(keras.Model):
         else:
             raise ValueError(f"combine must be 'concat', 'sum' or None, got {combine!r}.")
         return keras.Model(self.input, out, name=f"{self.name}_features")
-
-    @property
-    def token_embedding(self):
-        return self.get_layer("token_embedding")
 
     def get_config(self):
         return {

@@ -19,8 +19,6 @@ from keras_bert_repro.presets.weight_names import assign_google_weights
 # Arguments a caller may change without changing any weight's shape.
 OVERRIDABLE = ("dropout", "dtype", "name", "trainable", "activation")
 
-FORMATS = ("keras_bert_repro", "keras_hub", "hf", "google")
-
 
 def resolve_preset(preset):
     """Returns the local directory for a preset name or path."""

@@ -1,7 +1,6 @@
 """BertPreprocessor: raw text (one or two segments) -> BertBackbone inputs."""
 
 import keras
-import tensorflow as tf
 
 from keras_bert_repro.text.packing import pack_segments
 from keras_bert_repro.text.tf_layer import TFTextLayer, to_string_tensor

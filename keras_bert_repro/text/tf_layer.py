@@ -43,7 +43,7 @@ def to_string_tensor(x, name="text"):
         if x.dtype != tf.string:
             raise TypeError(f"{name} must be strings, got a {x.dtype.name} tensor.")
         return x
-    if isinstance(x, bytes) or isinstance(x, str):
+    if isinstance(x, (str, bytes)):
         return tf.constant(x)
     try:
         return tf.constant(list(x) if not isinstance(x, np.ndarray) else x, dtype=tf.string)
