@@ -20,15 +20,26 @@ $(STAMP): setup.py
 demo: install
 	KERAS_BACKEND=$${KERAS_BACKEND:-jax} $(PY) recipes/quickstart.py
 
-# One pytest run per Keras backend; fail if any fails, but run them all. Tests
-# marked backend_independent (pure TF Text / numpy) run with the first backend only.
+# One pytest run per Keras backend, the three at once (each keeps about one core
+# busy), each into its own log, printed in order; fail if any fails. Tests marked
+# backend_independent (pure TF Text / numpy) run with the first backend only.
+# TEST_JOBS=1 runs them one after another.
+TEST_JOBS ?= 3
 test: install
-	@status=0; first=1; for b in $(BACKENDS); do \
-	  echo "=== pytest, KERAS_BACKEND=$$b ==="; \
+	@logs=$$(mktemp -d); first=1; pids=""; \
+	echo "pytest on $(BACKENDS) ($(TEST_JOBS) at a time); each backend's log follows when all end"; \
+	for b in $(BACKENDS); do \
 	  if [ $$first = 1 ]; then select=""; else select="not backend_independent"; fi; \
-	  KERAS_BACKEND=$$b $(PY) -m pytest -q $(PYTEST_ARGS) -m "$$select" tests || status=1; \
-	  first=0; \
-	done; exit $$status
+	  ( KERAS_BACKEND=$$b $(PY) -m pytest -q $(PYTEST_ARGS) -m "$$select" tests \
+	      > $$logs/$$b.log 2>&1; echo $$? > $$logs/$$b.rc ) & \
+	  pids="$$pids $$!"; first=0; \
+	  if [ $(TEST_JOBS) = 1 ]; then wait; fi; \
+	done; wait $$pids; status=0; \
+	for b in $(BACKENDS); do \
+	  echo "=== pytest, KERAS_BACKEND=$$b (exit $$(cat $$logs/$$b.rc)) ==="; \
+	  grep -v '^I0000\|^WARNING: All log messages\|^To enable the following\|^W0000' $$logs/$$b.log; \
+	  [ "$$(cat $$logs/$$b.rc)" = 0 ] || status=1; \
+	done; rm -rf $$logs; exit $$status
 
 test-%: install
 	KERAS_BACKEND=$* $(PY) -m pytest -q $(PYTEST_ARGS) tests

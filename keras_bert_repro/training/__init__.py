@@ -1,4 +1,8 @@
-"""Optimizers and schedules (AdamW with the paper's warm-up and decay)."""
+"""Optimizers and schedules (AdamW with the paper's warm-up and decay), distribution
+strategies and step checkpoints."""
 
+from keras_bert_repro.training.checkpoints import StepCheckpoint
 from keras_bert_repro.training.optimizers import bert_adamw
 from keras_bert_repro.training.schedules import WarmupLinearDecay
+from keras_bert_repro.training.strategy import (
+    DistributionError, Distribution, STRATEGIES, select_distribution)
