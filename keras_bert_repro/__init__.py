@@ -10,8 +10,12 @@ Example:
 
 __version__ = "0.1.0"
 
-from keras_bert_repro.models import BertBackbone, BertClassifier
+from keras_bert_repro.models import (
+    BertBackbone, BertClassifier, BertFeatureClassifier, BertMultipleChoice,
+    BertMultipleChoicePreprocessor, BertPretrainer, BertQuestionAnswerer, BertTokenClassifier)
 from keras_bert_repro.presets import PresetDownloadError, list_presets
-from keras_bert_repro.text import BertPreprocessor, BertTokenizer
+from keras_bert_repro.text import (
+    BertPreprocessor, BertPretrainingPreprocessor, BertSquadPreprocessor, BertTokenizer,
+    BertWordPreprocessor)
 from keras_bert_repro import training
 from keras_bert_repro.export import export_saved_model

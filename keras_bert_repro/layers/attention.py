@@ -59,9 +59,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         return ops.reshape(x, (batch, length, self.num_heads, self.head_dim))
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+    def call(self, inputs, padding_mask=None, attention_mask=None, causal=False, training=None):
         """`padding_mask` [batch, seq]: 1 for real tokens. `attention_mask`
-        [batch, seq, seq] (optional, e.g. causal): 1 where a query may attend."""
+        [batch, seq, seq] (optional): 1 where a query may attend. `causal`: each
+        position attends only to itself and earlier positions."""
         q = self._split_heads(self.query_dense(inputs))
         k = self._split_heads(self.key_dense(inputs))
         v = self._split_heads(self.value_dense(inputs))
@@ -71,6 +72,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         if attention_mask is not None:
             extra = ops.cast(attention_mask, "bool")[:, None, :, :]
             mask = extra if mask is None else ops.logical_and(mask, extra)
+        if causal:
+            positions = ops.arange(ops.shape(inputs)[1])
+            earlier = (positions[None, :] <= positions[:, None])[None, None, :, :]
+            mask = earlier if mask is None else ops.logical_and(mask, earlier)
 
         if training and self.attention_dropout > 0:
             context = self._explicit_attention(q, k, v, mask, training)

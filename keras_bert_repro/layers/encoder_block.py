@@ -19,6 +19,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         activation: `"gelu"` (exact, erf: what HF checkpoints declare) or
             `"gelu_approximate"` (tanh form: Google's original code and keras-hub).
         kernel_initializer: initializer of every dense kernel.
+        causal: attend only to the current and earlier positions (left-to-right
+            LM). Read at call time, so it can be switched on a built block.
 
     Example:
     >>> block = TransformerEncoderBlock(num_heads=4, intermediate_dim=256)
@@ -29,7 +31,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
     ACTIVATIONS = ("gelu", "gelu_approximate")
 
     def __init__(self, num_heads, intermediate_dim, dropout=0.1, attention_dropout=None,
-                 activation="gelu", kernel_initializer="glorot_uniform", **kwargs):
+                 activation="gelu", kernel_initializer="glorot_uniform", causal=False,
+                 **kwargs):
         super().__init__(**kwargs)
         if activation not in self.ACTIVATIONS:
             raise ValueError(
@@ -41,6 +44,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.attention_dropout = float(dropout if attention_dropout is None else attention_dropout)
         self.activation = activation
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.causal = bool(causal)
 
     def build(self, input_shape):
         hidden = input_shape[-1]
@@ -67,8 +71,8 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.output_layer_norm.build(input_shape)
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
-        x = self.attention(inputs, padding_mask=padding_mask,
-                           attention_mask=attention_mask, training=training)
+        x = self.attention(inputs, padding_mask=padding_mask, attention_mask=attention_mask,
+                           causal=self.causal, training=training)
         x = self.attention_layer_norm(inputs + self.attention_dropout_layer(x, training=training))
         h = self.intermediate_dense(x)
         h = keras.activations.gelu(h, approximate=self.activation == "gelu_approximate")
@@ -87,5 +91,6 @@ class TransformerEncoderBlock(keras.layers.Layer):
             attention_dropout=self.attention_dropout,
             activation=self.activation,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            causal=self.causal,
         )
         return config

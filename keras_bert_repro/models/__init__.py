@@ -3,3 +3,8 @@
 from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.classifier import BertClassifier
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.models.feature_classifier import BertFeatureClassifier
+from keras_bert_repro.models.multiple_choice import BertMultipleChoice, BertMultipleChoicePreprocessor
+from keras_bert_repro.models.pretrainer import BertPretrainer
+from keras_bert_repro.models.question_answerer import BertQuestionAnswerer
+from keras_bert_repro.models.token_classifier import BertTokenClassifier

@@ -29,6 +29,8 @@ class BertBackbone(keras.Model):
         dropout: dropout everywhere (0.1 in the paper).
         activation: `"gelu"` (exact) or `"gelu_approximate"` (tanh form of
             Google's original code). Loaders set the one their checkpoint used.
+        causal: each position attends only to itself and earlier ones (the
+            paper's left-to-right ablation). Settable later: `bb.causal = True`.
         dtype: dtype or `keras.DTypePolicy`, e.g. `"mixed_bfloat16"`.
 
     Example:
@@ -44,7 +46,7 @@ class BertBackbone(keras.Model):
 
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  max_sequence_length=512, num_segments=2, dropout=0.1, activation="gelu",
-                 dtype=None, **kwargs):
+                 causal=False, dtype=None, **kwargs):
         # === Layers ===
         init = bert_initializer()
         token_embedding = keras.layers.Embedding(
@@ -61,7 +63,8 @@ class BertBackbone(keras.Model):
         blocks = [
             TransformerEncoderBlock(
                 num_heads, intermediate_dim, dropout=dropout, activation=activation,
-                kernel_initializer=init, dtype=dtype, name=f"transformer_layer_{i}")
+                kernel_initializer=init, causal=causal, dtype=dtype,
+                name=f"transformer_layer_{i}")
             for i in range(num_layers)
         ]
         pooled_dense = keras.layers.Dense(
@@ -96,12 +99,25 @@ class BertBackbone(keras.Model):
         self.num_segments = int(num_segments)
         self.dropout = float(dropout)
         self.activation = activation
+        self._causal = bool(causal)
         self._hidden_states = hidden_states
 
     def __call__(self, inputs, *args, **kwargs):
         check_backbone_inputs(inputs, self.vocabulary_size, self.num_segments,
                               self.max_sequence_length)
         return super().__call__(inputs, *args, **kwargs)
+
+    @property
+    def causal(self):
+        """Whether attention is left-to-right (each position sees itself and earlier ones)."""
+        return self._causal
+
+    @causal.setter
+    def causal(self, value):
+        # The blocks read the flag at call time, so switching needs no rebuild.
+        self._causal = bool(value)
+        for i in range(self.num_layers):
+            self.get_layer(f"transformer_layer_{i}").causal = self._causal
 
     def feature_extractor(self, layers=(-4, -3, -2, -1), combine="concat"):
         """A model that returns hidden states, for the paper's feature-based use (5.3).
@@ -137,6 +153,7 @@ class BertBackbone(keras.Model):
             "num_segments": self.num_segments,
             "dropout": self.dropout,
             "activation": self.activation,
+            "causal": self.causal,
             "name": self.name,
             "trainable": self.trainable,
             "dtype": keras.dtype_policies.serialize(self.dtype_policy),

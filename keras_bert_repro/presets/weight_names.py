@@ -1,13 +1,34 @@
 """The one mapping between BertBackbone's variables and checkpoint names.
 
-Every loader converts its source to Google's original TF1 variable names
-(`bert/encoder/layer_0/attention/self/query/kernel`, dense kernels stored
-`[in, out]`), then `assign_google_weights` copies them in with shape checks.
+Every loader converts its source to Google's original TF1 variable names and
+shapes (`bert/encoder/layer_0/attention/self/query/kernel`, dense kernels stored
+`[in, out]`; the pre-training heads under `cls/`), then `assign_google_weights`
+and `assign_head_weights` copy them in with shape checks.
 """
 
 import numpy as np
 
 BACKBONE_PREFIX = "bert/"
+HEAD_PREFIX = "cls/"
+HEADS = ("cls/predictions/", "cls/seq_relationship/")
+# Google multiplies the pooled output by this [2, hidden] matrix transposed; our
+# Dense kernel is [hidden, 2].
+TRANSPOSED = ("cls/seq_relationship/output_weights",)
+# HF BertForPreTraining's head tensors: (Google name, transpose). HF Linear weights
+# are [out, in]; its NSP weight is [2, hidden] as Google's. The decoder weight is
+# the tied word embedding, so it is not read.
+HF_HEAD_NAMES = {
+    "cls.predictions.transform.dense.weight": ("cls/predictions/transform/dense/kernel", True),
+    "cls.predictions.transform.dense.bias": ("cls/predictions/transform/dense/bias", False),
+    "cls.predictions.transform.LayerNorm.weight": ("cls/predictions/transform/LayerNorm/gamma",
+                                                   False),
+    "cls.predictions.transform.LayerNorm.bias": ("cls/predictions/transform/LayerNorm/beta",
+                                                 False),
+    "cls.predictions.bias": ("cls/predictions/output_bias", False),
+    "cls.predictions.decoder.bias": ("cls/predictions/output_bias", False),
+    "cls.seq_relationship.weight": ("cls/seq_relationship/output_weights", False),
+    "cls.seq_relationship.bias": ("cls/seq_relationship/output_bias", False),
+}
 
 
 def backbone_variables(backbone):
@@ -59,11 +80,62 @@ def assign_google_weights(backbone, arrays, source):
             f"{missing[:3]}. Is it a BERT checkpoint with num_layers={backbone.num_layers}?"
         )
     for name, variable in variables.items():
-        value = np.asarray(arrays[name])
-        if tuple(value.shape) != tuple(variable.shape):
-            raise ValueError(
-                f"{source}: variable {name!r} has shape {tuple(value.shape)}, but the "
-                f"config asks for {tuple(variable.shape)}. The checkpoint and its config "
-                "disagree."
-            )
-        variable.assign(value.astype(variable.dtype))
+        _assign(name, variable, arrays[name], source)
+
+
+def _assign(name, variable, value, source):
+    value = np.asarray(value)
+    if name in TRANSPOSED:
+        value = value.T
+    if tuple(value.shape) != tuple(variable.shape):
+        raise ValueError(
+            f"{source}: variable {name!r} has shape {tuple(value.shape)}, but the "
+            f"config asks for {tuple(variable.shape)}. The checkpoint and its config "
+            "disagree."
+        )
+    variable.assign(value.astype(variable.dtype))
+
+
+def head_variables(mlm_head, nsp_head=None):
+    """Returns `{google_name: keras.Variable}` for the pre-training heads. The MLM
+    decoder matrix is the backbone's token embedding, so it has no entry."""
+    names = {
+        "cls/predictions/transform/dense/kernel": mlm_head.dense.kernel,
+        "cls/predictions/transform/dense/bias": mlm_head.dense.bias,
+        "cls/predictions/transform/LayerNorm/gamma": mlm_head.layer_norm.gamma,
+        "cls/predictions/transform/LayerNorm/beta": mlm_head.layer_norm.beta,
+        "cls/predictions/output_bias": mlm_head.output_bias,
+    }
+    if nsp_head is not None:
+        names["cls/seq_relationship/output_weights"] = nsp_head.kernel
+        names["cls/seq_relationship/output_bias"] = nsp_head.bias
+    return names
+
+
+def hf_heads_to_google(tensors):
+    """`{google_name: ndarray}` for the `cls.*` tensors of an HF `BertForPreTraining`."""
+    arrays = {}
+    for hf_name, (name, transpose) in HF_HEAD_NAMES.items():
+        if hf_name in tensors:
+            value = np.asarray(tensors[hf_name])
+            arrays[name] = value.T if transpose else value
+    return arrays
+
+
+def assign_head_weights(variables, arrays, source):
+    """Copies the `cls/*` weights in `arrays` into `variables` (from `head_variables`).
+
+    Each head (`cls/predictions`, `cls/seq_relationship`) is loaded whole or left
+    at its initialisation when the checkpoint has none of its weights (e.g. a
+    checkpoint of the encoder alone); part of a head raises ValueError.
+    """
+    for head in HEADS:
+        names = [name for name in variables if name.startswith(head)]
+        present = [name for name in names if name in arrays]
+        if not present:
+            continue
+        if len(present) < len(names):
+            missing = sorted(set(names) - set(present))
+            raise ValueError(f"{source} holds part of the {head} head: {missing} are missing.")
+        for name in names:
+            _assign(name, variables[name], arrays[name], source)

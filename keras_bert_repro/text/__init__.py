@@ -3,3 +3,9 @@
 from keras_bert_repro.text.preprocessor import BertPreprocessor
 from keras_bert_repro.text.tokenizer import BertTokenizer
 from keras_bert_repro.text.vocabulary_learning import learn_vocabulary
+from keras_bert_repro.text.masking import MaskedLMMasker
+from keras_bert_repro.text.offsets import OffsetTokenizer
+from keras_bert_repro.text.pretraining_preprocessor import BertPretrainingPreprocessor
+from keras_bert_repro.text.squad_postprocessing import best_answers
+from keras_bert_repro.text.squad_preprocessor import BertSquadPreprocessor, SquadFeatures
+from keras_bert_repro.text.word_preprocessor import BertWordPreprocessor

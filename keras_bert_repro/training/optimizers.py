@@ -1,6 +1,9 @@
-"""The paper's optimizer: Adam with decoupled weight decay, not on LayerNorm or bias."""
+"""BERT's optimizers: AdamW (the paper) and LAMB (large-batch pre-training), with
+decoupled weight decay that spares LayerNorm and biases, warm-up then linear decay,
+global-norm clipping and optional gradient accumulation."""
 
 import keras
+from keras import ops
 
 from keras_bert_repro.training.schedules import WarmupLinearDecay
 
@@ -8,20 +11,96 @@ from keras_bert_repro.training.schedules import WarmupLinearDecay
 NO_DECAY = ("gamma", "beta", "bias")
 
 
+def _schedule(learning_rate, total_steps, warmup_fraction, warmup_steps):
+    if isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+        return learning_rate
+    return WarmupLinearDecay(learning_rate, total_steps, warmup_fraction, warmup_steps)
+
+
 def bert_adamw(learning_rate=5e-5, total_steps=None, warmup_fraction=0.1, warmup_steps=None,
-               weight_decay=0.01, clipnorm=1.0, epsilon=1e-6):
+               weight_decay=0.01, clipnorm=1.0, epsilon=1e-6, gradient_accumulation_steps=None):
     """AdamW as BERT fine-tunes and pre-trains: warm-up then linear decay, weight
     decay 0.01 except on LayerNorm and bias, global-norm clipping at 1.0.
 
     `learning_rate` is the peak rate of a `WarmupLinearDecay`, or any schedule.
+    `gradient_accumulation_steps=N` updates the weights every N batches with the
+    mean of their gradients (clipped after averaging). Schedules then still count
+    batches, not updates: give `total_steps`/`warmup_steps` in batches.
 
     Example:
     >>> opt = bert_adamw(2e-5, total_steps=6315)  # 3 epochs of SST-2 at batch 32
     """
-    if not isinstance(learning_rate, keras.optimizers.schedules.LearningRateSchedule):
-        learning_rate = WarmupLinearDecay(learning_rate, total_steps, warmup_fraction, warmup_steps)
     optimizer = keras.optimizers.AdamW(
-        learning_rate=learning_rate, weight_decay=weight_decay, beta_1=0.9, beta_2=0.999,
-        epsilon=epsilon, global_clipnorm=clipnorm)
+        learning_rate=_schedule(learning_rate, total_steps, warmup_fraction, warmup_steps),
+        weight_decay=weight_decay, beta_1=0.9, beta_2=0.999, epsilon=epsilon,
+        global_clipnorm=clipnorm, gradient_accumulation_steps=gradient_accumulation_steps)
     optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     return optimizer
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertLamb(keras.optimizers.Lamb):
+    """LAMB as You et al. (2019) pre-train BERT: the weight decay joins the Adam
+    step *inside* the layer-wise trust ratio, and variables excluded from decay
+    (LayerNorm, biases) are also excluded from the trust ratio.
+
+    `keras.optimizers.Lamb` differs on both: it applies decoupled decay outside
+    the ratio and adapts every variable.
+
+    Args:
+        exclude_from_weight_decay_names: substrings of variable names that get
+            neither weight decay nor layer adaptation.
+        Other arguments as `keras.optimizers.Lamb`.
+
+    Example:
+    >>> opt = BertLamb(learning_rate=1e-3, weight_decay=0.01, epsilon=1e-6)
+    """
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.01,
+                 exclude_from_weight_decay_names=NO_DECAY, **kwargs):
+        super().__init__(learning_rate=learning_rate, weight_decay=weight_decay, **kwargs)
+        self.exclude_from_weight_decay_names = tuple(exclude_from_weight_decay_names)
+        self.exclude_from_weight_decay(var_names=list(self.exclude_from_weight_decay_names))
+
+    def _apply_weight_decay(self, variables):
+        """Weight decay is part of `update_step`'s direction, not a separate shrink."""
+
+    def update_step(self, gradient, variable, learning_rate):
+        lr = ops.cast(learning_rate, variable.dtype)
+        gradient = ops.cast(gradient, variable.dtype)
+        step = ops.cast(self.iterations + 1, variable.dtype)
+        m = self._momentums[self._get_variable_index(variable)]
+        v = self._velocities[self._get_variable_index(variable)]
+        self.assign(m, self.beta_1 * m + (1.0 - self.beta_1) * gradient)
+        self.assign(v, self.beta_2 * v + (1.0 - self.beta_2) * ops.square(gradient))
+        m_hat = m / (1.0 - ops.power(ops.cast(self.beta_1, variable.dtype), step))
+        v_hat = v / (1.0 - ops.power(ops.cast(self.beta_2, variable.dtype), step))
+        update = m_hat / (ops.sqrt(v_hat) + self.epsilon)
+        if self._use_weight_decay(variable):
+            if self.weight_decay:
+                update = update + ops.cast(self.weight_decay, variable.dtype) * variable
+            w_norm = ops.sqrt(ops.sum(ops.square(variable)))
+            u_norm = ops.sqrt(ops.sum(ops.square(update)))
+            ratio = ops.where(ops.logical_and(w_norm > 0, u_norm > 0), w_norm / u_norm, 1.0)
+            update = ratio * update
+        self.assign_sub(variable, lr * update)
+
+    def get_config(self):
+        config = super().get_config()
+        config["exclude_from_weight_decay_names"] = list(self.exclude_from_weight_decay_names)
+        return config
+
+
+def bert_lamb(learning_rate=1e-3, total_steps=None, warmup_fraction=0.1, warmup_steps=None,
+              weight_decay=0.01, clipnorm=1.0, epsilon=1e-6, gradient_accumulation_steps=None):
+    """LAMB for large-batch pre-training (You et al., 2019: BERT in 76 minutes):
+    the same warm-up/decay schedule, decay exclusions, clipping and accumulation
+    as `bert_adamw`, with a per-variable trust ratio `||w|| / ||update||`.
+
+    Example:
+    >>> opt = bert_lamb(1.76e-3, total_steps=7038, warmup_steps=2000)
+    """
+    return BertLamb(
+        learning_rate=_schedule(learning_rate, total_steps, warmup_fraction, warmup_steps),
+        weight_decay=weight_decay, beta_1=0.9, beta_2=0.999, epsilon=epsilon,
+        global_clipnorm=clipnorm, gradient_accumulation_steps=gradient_accumulation_steps)

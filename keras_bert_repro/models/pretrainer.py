@@ -1,0 +1,171 @@
+"""BertPretrainer: the paper's pre-training model, masked LM plus next-sentence prediction."""
+
+import keras
+import tensorflow as tf
+
+from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.layers.heads import MaskedLMHead
+from keras_bert_repro.models.backbone import INPUT_NAMES, BertBackbone
+from keras_bert_repro.models.task import BertTask, is_text
+from keras_bert_repro.training import bert_adamw
+
+OBJECTIVES = ("mlm_nsp", "mlm", "ltr")
+# Paper A.2: Adam at 1e-4, warm-up over the first 10,000 of 1,000,000 steps, linear decay.
+PRETRAINING_LEARNING_RATE = 1e-4
+PRETRAINING_WARMUP_FRACTION = 0.01
+
+
+def _is_masked_batch(spec):
+    """Whether dataset elements are already `(x, y, sample_weight)` with `mask_positions`."""
+    return isinstance(spec, tuple) and isinstance(spec[0], dict) and "mask_positions" in spec[0]
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertPretrainer(BertTask):
+    """Masked LM (and next-sentence prediction) over a `BertBackbone`.
+
+    Inputs are the backbone's plus `mask_positions` `[batch, P]`. Outputs are a
+    dict of float32 logits: `"mlm"` `[batch, P, vocab]` at the masked positions
+    (decoder tied to the token embedding) and, for `"mlm_nsp"`, `"nsp"`
+    `[batch, 2]` over the pooled output (class 1: segment B is a random one).
+    Training takes the `(x, y, sample_weight)` batches of
+    `BertPretrainingPreprocessor`; the MLM loss is the mean over real
+    predictions (weight 1), not over all `P` slots.
+
+    Args:
+        backbone: a `BertBackbone`.
+        objective: `"mlm_nsp"` (the paper), `"mlm"` (no NSP ablation) or `"ltr"`
+            (left-to-right LM ablation: sets `backbone.causal = True`, which the
+            paper keeps for fine-tuning too; positions 0..P-1 predict the next token).
+        preprocessor: a `BertPretrainingPreprocessor`, so `fit` takes datasets of
+            raw text pairs or parsed instances.
+
+    Example:
+    >>> model = BertPretrainer.from_preset("/path/to/uncased_L-12_H-768_A-12")  # doctest: +SKIP
+    >>> model.fit(pretraining_dataset("gs://bucket/*.tfrecord").ragged_batch(256),
+    ...           steps_per_epoch=1000, epochs=10)  # doctest: +SKIP
+    >>> bb = BertBackbone(vocabulary_size=30522, num_layers=12, num_heads=12,
+    ...                   hidden_dim=768, intermediate_dim=3072)  # doctest: +SKIP
+    >>> model = BertPretrainer(bb, objective="mlm")  # doctest: +SKIP
+    """
+
+    def __init__(self, backbone, objective="mlm_nsp", preprocessor=None, **kwargs):
+        if objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
+        if objective == "ltr":
+            backbone.causal = True
+        # === Layers ===
+        mlm_head = MaskedLMHead(
+            backbone.get_layer("token_embedding"), activation=backbone.activation,
+            dtype=backbone.dtype_policy, name="mlm_head")
+        # Google's [2, hidden] `cls/seq_relationship/output_weights`, transposed.
+        nsp_head = keras.layers.Dense(
+            2, kernel_initializer=bert_initializer(), dtype="float32",
+            name="nsp_head") if objective == "mlm_nsp" else None
+        # === Functional model ===
+        inputs = {**backbone.input,
+                  "mask_positions": keras.Input(shape=(None,), dtype="int32",
+                                                name="mask_positions")}
+        features = backbone({name: inputs[name] for name in INPUT_NAMES})
+        outputs = {"mlm": mlm_head(features["sequence_output"],
+                                   mask_positions=inputs["mask_positions"])}
+        if nsp_head is not None:
+            outputs["nsp"] = nsp_head(features["pooled_output"])
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # === Config ===
+        self._init_task(backbone, preprocessor)
+        self.objective = objective
+        self.compile()
+
+    # === Training API ===
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto",
+                **kwargs):
+        """`"auto"` is the paper's pre-training recipe: AdamW at peak 1e-4 (weight
+        decay 0.01, none on LayerNorm and bias, clipping 1.0), warm-up over 1% of
+        the steps then linear decay; loss = weighted-mean MLM cross-entropy + mean
+        NSP cross-entropy; accuracies weighted by `sample_weight`."""
+        if optimizer == "auto":
+            optimizer = bert_adamw(PRETRAINING_LEARNING_RATE,
+                                   warmup_fraction=PRETRAINING_WARMUP_FRACTION)
+        if weighted_metrics == "auto":
+            weighted_metrics = {name: [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+                                for name in self._output_keys()}
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        weighted_metrics=weighted_metrics, **kwargs)
+
+    def default_loss(self):
+        # sum(weight * loss) / sum(weight): unused prediction slots (weight 0) do not
+        # dilute the MLM loss, as in Google's run_pretraining.py.
+        return {name: keras.losses.SparseCategoricalCrossentropy(
+                    from_logits=True, reduction="mean_with_sample_weight")
+                for name in self._output_keys()}
+
+    def _output_keys(self):
+        return ("mlm", "nsp") if self.objective == "mlm_nsp" else ("mlm",)
+
+    def _wants_text(self, x):
+        if is_text(x) or (isinstance(x, tuple) and x and is_text(x[0])):
+            raise ValueError(
+                "BertPretrainer takes a tf.data.Dataset of raw (text_a, text_b, "
+                "is_random_next) batches or parsed instances (with a preprocessor), or "
+                "masked batches; got in-memory text.")
+        raw = isinstance(x, tf.data.Dataset) and not _is_masked_batch(x.element_spec)
+        if raw and self.preprocessor is None:
+            raise ValueError("BertPretrainer has no preprocessor: pass masked (x, y, "
+                             "sample_weight) batches, or give it a BertPretrainingPreprocessor.")
+        return raw
+
+    def _map_preprocessor(self, dataset):
+        # Each element (raw text pairs or instance dicts, batched) is one masked batch.
+        return self.preprocessor.dataset(dataset)
+
+    # === Config and presets ===
+    def get_config(self):
+        return {**self._task_config(), "objective": self.objective}
+
+    def save_to_preset(self, preset_dir, vocabulary=None):
+        """Writes the encoder as a preset (what fine-tuning loads); see
+        `BertBackbone.save_to_preset`. The pre-training heads are kept by `save()`."""
+        self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
+
+    @classmethod
+    def from_preset(cls, preset, objective="mlm_nsp", sequence_length=128,
+                    max_predictions_per_seq=20, dtype=None, **kwargs):
+        """Backbone, tokenizer and, when the checkpoint has them, the pre-training heads.
+
+        Heads are read from Google's TF1 checkpoints (`cls/predictions/*`,
+        `cls/seq_relationship/*`) and HF `BertForPreTraining` directories
+        (`cls.*`); other layouts start them fresh. `kwargs` go to the
+        preprocessor (e.g. `whole_word_masking=True`); `dtype` to the backbone
+        (`"mixed_bfloat16"`: bfloat16 compute, float32 weights, logits and loss).
+        """
+        from keras_bert_repro.presets import detect_format, resolve_preset
+        from keras_bert_repro.presets.weight_names import assign_head_weights, head_variables
+        from keras_bert_repro.text.pretraining_preprocessor import BertPretrainingPreprocessor
+
+        path = resolve_preset(preset)
+        backbone = BertBackbone.from_preset(path, dtype=dtype)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
+                             f"table ({backbone.max_sequence_length}).")
+        preprocessor = BertPretrainingPreprocessor.from_preset(
+            path, sequence_length=sequence_length,
+            max_predictions_per_seq=max_predictions_per_seq, objective=objective, **kwargs)
+        model = cls(backbone, objective=objective, preprocessor=preprocessor)
+        nsp_head = model.get_layer("nsp_head") if objective == "mlm_nsp" else None
+        arrays, source = _read_head_weights(path, detect_format(path))
+        assign_head_weights(head_variables(model.get_layer("mlm_head"), nsp_head), arrays, source)
+        return model
+
+
+def _read_head_weights(path, fmt):
+    """`({google_name: ndarray}, source)` for the `cls/*` heads a preset holds."""
+    from keras_bert_repro.presets import google, hf
+    from keras_bert_repro.presets.weight_names import HEAD_PREFIX, hf_heads_to_google
+
+    if fmt == "google":
+        return google.read_google_weights(path, prefixes=(HEAD_PREFIX,))
+    if fmt == "hf":
+        tensors, file = hf._read_tensors(path)
+        return hf_heads_to_google(tensors), file
+    return {}, path

@@ -1,0 +1,127 @@
+"""BertQuestionAnswerer: span question answering (SQuAD v1.1 and v2.0)."""
+
+import keras
+
+from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.backbone import BertBackbone
+from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.text.squad_postprocessing import best_answers
+from keras_bert_repro.text.squad_preprocessor import BertSquadPreprocessor
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertQuestionAnswerer(BertTask):
+    """A start and an end vector over every token's output, as in the paper.
+
+    The model maps backbone inputs to `[batch, 2, sequence_length]` logits
+    (start, end); the loss is the mean of the start and end cross-entropies,
+    as `run_squad.py`. With a `BertSquadPreprocessor`, `fit`, `evaluate` and
+    `predict` take `(questions, contexts)`: long contexts are cut into
+    overlapping windows, and `predict` returns answer strings taken verbatim
+    from the contexts.
+
+    Args:
+        backbone: a `BertBackbone`.
+        preprocessor: a `BertSquadPreprocessor`.
+        version_2_with_negative: SQuAD v2.0, where a question may have no answer
+            in its context; `predict` then returns "" for those.
+        null_score_diff_threshold: v2.0: predict "" when the null score beats
+            the best span's by more than this.
+        n_best_size: best starts and ends per window paired into candidates.
+        max_answer_length: the longest answer, in tokens.
+
+    Example:
+    >>> qa = BertQuestionAnswerer.from_preset("/path/to/checkpoint")  # doctest: +SKIP
+    >>> qa.fit((questions, contexts), answers, batch_size=32, epochs=2)  # doctest: +SKIP
+    >>> qa.predict((["Who won?"], ["The Broncos won the game."]))  # doctest: +SKIP
+    ['The Broncos']
+    """
+
+    def __init__(self, backbone, preprocessor=None, version_2_with_negative=False,
+                 null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30, **kwargs):
+        # === Layers ===
+        # Logits in float32 even under mixed precision, for a stable loss.
+        span_layer = keras.layers.Dense(2, kernel_initializer=bert_initializer(),
+                                        dtype="float32", name="span_logits")
+        to_start_end = keras.layers.Permute((2, 1), dtype="float32", name="start_end_logits")
+        # === Functional model ===
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        outputs = to_start_end(span_layer(sequence))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # === Config ===
+        self._init_task(backbone, preprocessor)
+        self.version_2_with_negative = bool(version_2_with_negative)
+        self.null_score_diff_threshold = float(null_score_diff_threshold)
+        self.n_best_size = int(n_best_size)
+        self.max_answer_length = int(max_answer_length)
+        self.compile()
+
+    def default_loss(self):
+        # Labels [batch, 2] against logits [batch, 2, seq]: the mean over both
+        # is (start loss + end loss) / 2.
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    def default_metrics(self):
+        return [keras.metrics.SparseCategoricalAccuracy(name="position_accuracy")]
+
+    # === Raw (question, context) -> windows ===
+    def features(self, x, answers=None):
+        """`(questions, contexts)` -> `SquadFeatures` (the preprocessor's windows)."""
+        if self.preprocessor is None:
+            raise ValueError("BertQuestionAnswerer has no preprocessor: pass token ids, or build "
+                             "it with from_preset / a BertSquadPreprocessor to use raw text.")
+        return self.preprocessor(x, answers=answers)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, **kwargs):
+        """`x=(questions, contexts)` with `y` answers (`{"text", "answer_start"}`
+        or `None` for no answer), or backbone inputs with `[n, 2]` positions."""
+        if self._wants_text(x):
+            features = self.features(x, y)
+            x, y, batch_size = features.inputs, features.positions, batch_size or 32
+        if validation_data is not None and self._wants_text(validation_data[0]):
+            features = self.features(*validation_data)
+            validation_data = (features.inputs, features.positions)
+        return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
+                           validation_data=validation_data, **kwargs)
+
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        if self._wants_text(x):
+            features = self.features(x, y)
+            x, y, batch_size = features.inputs, features.positions, batch_size or 64
+        return super().evaluate(x=x, y=y, batch_size=batch_size, **kwargs)
+
+    def predict(self, x, batch_size=None, return_details=False, **kwargs):
+        """`(questions, contexts)` -> one answer string per question (with
+        `return_details`, dicts with character spans, scores and the n-best);
+        backbone inputs -> `[windows, 2, seq]` logits."""
+        if not self._wants_text(x):
+            return super().predict(x, batch_size=batch_size, **kwargs)
+        features = self.features(x)
+        logits = super().predict(features.inputs, batch_size=batch_size or 64, **kwargs)
+        answers = best_answers(
+            features, logits, n_best_size=self.n_best_size,
+            max_answer_length=self.max_answer_length,
+            version_2_with_negative=self.version_2_with_negative,
+            null_score_diff_threshold=self.null_score_diff_threshold)
+        return answers if return_details else [a["text"] for a in answers]
+
+    # === Config ===
+    def get_config(self):
+        return {**self._task_config(), "version_2_with_negative": self.version_2_with_negative,
+                "null_score_diff_threshold": self.null_score_diff_threshold,
+                "n_best_size": self.n_best_size, "max_answer_length": self.max_answer_length}
+
+    @classmethod
+    def from_preset(cls, preset, sequence_length=384, doc_stride=128, max_query_length=64,
+                    **kwargs):
+        """Backbone weights and tokenizer from `preset`, a fresh span head."""
+        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
+        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
+                             f"table ({backbone.max_sequence_length}).")
+        preprocessor = BertSquadPreprocessor.from_preset(
+            preset, sequence_length=sequence_length, doc_stride=doc_stride,
+            max_query_length=max_query_length)
+        return cls(backbone, preprocessor=preprocessor, **kwargs)

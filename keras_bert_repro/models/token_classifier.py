@@ -1,0 +1,186 @@
+"""BertTokenClassifier: a label per word (NER), predicted at each word's first WordPiece."""
+
+import math
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.backbone import BertBackbone
+from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.text.word_preprocessor import BertWordPreprocessor, to_ragged_words
+
+
+def _is_words(x):
+    """Sentences of words: a list of lists of strings, a string tensor of rank 2
+    (ragged or not), or a dataset whose (first) element part is one."""
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        x = spec[0] if isinstance(spec, tuple) else spec
+        return getattr(x, "dtype", None) == tf.string
+    if isinstance(x, (tf.Tensor, tf.RaggedTensor)):
+        return x.dtype == tf.string
+    return isinstance(x, list) and bool(x) and all(
+        isinstance(s, (list, tuple, np.ndarray)) for s in x)
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertTokenClassifier(BertTask):
+    """Dropout, then one dense layer over every position of the sequence output,
+    as the paper's NER (section 4.3): each word is labelled by its first WordPiece.
+
+    With a `BertWordPreprocessor`, `fit` and `evaluate` take sentences of words
+    and their int labels (lists of lists, or ragged tensors); the other pieces,
+    `[CLS]`, `[SEP]` and padding get sample weight 0, so the loss (averaged over
+    the labelled words) and the accuracy count words only. `predict` on words
+    returns one label id per word. On token-id dicts the model gives logits
+    `[batch, length, num_classes]`.
+
+    Args:
+        backbone: a `BertBackbone`.
+        num_classes: number of labels (9 for CoNLL-2003's IOB2 tags).
+        preprocessor: a `BertWordPreprocessor`, so `fit`/`predict` take words.
+        dropout: dropout on the sequence output (0.1 in the paper).
+
+    Example:
+    >>> from keras_bert_repro.data.conll import CONLL2003_LABELS, read_conll, tag_ids
+    >>> words, tags = read_conll("../shared/data/conll2003", "train")  # doctest: +SKIP
+    >>> ner = BertTokenClassifier.from_preset("/path/to/model", num_classes=9)  # doctest: +SKIP
+    >>> ner.fit(words, tag_ids(tags), batch_size=32, epochs=3)  # doctest: +SKIP
+    >>> ner.predict([["EU", "rejects", "German", "call"]])  # doctest: +SKIP
+    [array([3, 0, 7, 0])]
+    """
+
+    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
+        # === Layers ===
+        head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
+                                            name="token_classifier_dropout")
+        # Logits in float32 even under mixed precision, for a stable loss.
+        logits_layer = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
+                                          dtype="float32", name="logits")
+        # === Functional model ===
+        inputs = backbone.input
+        sequence = backbone(inputs)["sequence_output"]
+        outputs = logits_layer(head_dropout(sequence))
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        # === Config ===
+        self._init_task(backbone, preprocessor)
+        self.num_classes = int(num_classes)
+        self.dropout = float(dropout)
+        self.compile()
+
+    def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto",
+                **kwargs):
+        """`"auto"`: the paper's AdamW recipe (see `BertTask.compile`), cross-entropy
+        averaged over the labelled words, and word accuracy (a weighted metric, so
+        the sample weights of the word alignment apply)."""
+        if weighted_metrics == "auto":
+            weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                        weighted_metrics=weighted_metrics, **kwargs)
+
+    def default_loss(self):
+        # The mean over labelled words, not over all positions: padding must not
+        # shrink the loss (and the gradient clipped at norm 1.0).
+        return keras.losses.SparseCategoricalCrossentropy(
+            from_logits=True, reduction="mean_with_sample_weight")
+
+    # === Words -> tf.data ===
+    def _wants_text(self, x):
+        if isinstance(x, (str, bytes)) or (isinstance(x, list) and x
+                                           and isinstance(x[0], (str, bytes))):
+            raise TypeError(f"{type(self).__name__} takes sentences of words: a list of "
+                            "sentences, each a list of words (e.g. [text.split()]).")
+        words = _is_words(x)
+        if words and self.preprocessor is None:
+            raise ValueError(f"{type(self).__name__} has no preprocessor: pass token ids, or "
+                             "build it with from_preset / a preprocessor to use words.")
+        return words
+
+    @staticmethod
+    def _count(x):
+        return int(x.nrows()) if isinstance(x, tf.RaggedTensor) else len(x)
+
+    def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
+                      seed=None):
+        if isinstance(x, tf.data.Dataset):
+            return self._map_preprocessor(x)
+        if sample_weight is not None:
+            raise ValueError("Word inputs take no sample_weight: the preprocessor weighs each "
+                             "word's first piece; give a word a negative label to ignore it.")
+        parts = (to_ragged_words(x),) + (
+            () if y is None else (to_ragged_words(y, tf.int32, name="labels"),))
+        dataset = tf.data.Dataset.from_tensor_slices(parts)
+        if shuffle:
+            dataset = dataset.shuffle(self._count(x), seed=seed, reshuffle_each_iteration=True)
+        return self._map_preprocessor(dataset.ragged_batch(batch_size))
+
+    def _map_preprocessor(self, dataset):
+        """Maps the preprocessor over batches of `words` or `(words, labels)`, giving
+        `x` or `(x, y, sample_weight)`."""
+        preprocess = self.preprocessor
+
+        @tf.autograph.experimental.do_not_convert
+        def apply(*element):
+            return preprocess(*element[:2])
+
+        return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+
+    # === Word-level prediction ===
+    def predict(self, x, batch_size=None, verbose="auto", truncated_label=0, **kwargs):
+        """Words -> a list with one int array of label ids per sentence, one id per
+        word; words cut off by `sequence_length` get `truncated_label` (0 is "O" in
+        `CONLL2003_LABELS`). `x` may also be a dataset of batched words (or of
+        `(words, labels)`). Token-id dicts -> logits `[batch, length, classes]`."""
+        if not self._wants_text(x):
+            return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+        if kwargs:
+            raise TypeError(f"predict on words takes no {', '.join(sorted(kwargs))}.")
+        if isinstance(x, tf.data.Dataset):
+            batches = x.map(lambda *element: element[0])
+            steps = int(x.cardinality())
+            steps = steps if steps > 0 else None
+        else:
+            batch_size = batch_size or 64
+            batches = tf.data.Dataset.from_tensor_slices(to_ragged_words(x)).ragged_batch(
+                batch_size)
+            steps = math.ceil(self._count(x) / batch_size)
+        preprocess = self.preprocessor
+
+        @tf.autograph.experimental.do_not_convert
+        def encode(words):
+            return preprocess(words), preprocess.word_starts(words)
+
+        dataset = batches.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+            tf.data.AUTOTUNE)
+        # Batches differ in padded length, so Keras' predict could not stack the
+        # piece logits: run batch by batch and keep each word's first-piece label.
+        progress = keras.utils.Progbar(steps, verbose=1 if verbose == "auto" else verbose)
+        predictions = []
+        for inputs, starts in dataset:
+            logits = self.predict_on_batch({k: v.numpy() for k, v in inputs.items()})
+            pieces = np.argmax(keras.ops.convert_to_numpy(logits), axis=-1)
+            for row, row_starts in zip(pieces, starts.numpy()):
+                predictions.append(np.where(row_starts >= 0, row[np.maximum(row_starts, 0)],
+                                            truncated_label))
+            progress.add(1)
+        return predictions
+
+    def get_config(self):
+        return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout}
+
+    @classmethod
+    def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,
+                    **kwargs):
+        """Backbone weights and tokenizer from `preset`, a fresh token classification
+        head, and a `BertWordPreprocessor` (each batch padded to its longest
+        sentence rounded up to `pad_to_multiple_of`; None: to `sequence_length`)."""
+        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
+        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
+        if sequence_length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
+                             f"table ({backbone.max_sequence_length}).")
+        preprocessor = BertWordPreprocessor.from_preset(
+            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
+        return cls(backbone, num_classes, preprocessor=preprocessor, **kwargs)

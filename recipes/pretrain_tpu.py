@@ -1,0 +1,238 @@
+"""Pre-train BERT (masked LM + next-sentence prediction) from one CPU to a TPU pod.
+
+    # TPU (TPUStrategy on TensorFlow; KERAS_BACKEND=jax uses the TPU devices as a mesh)
+    python recipes/pretrain_tpu.py --tpu=my-tpu --input_pattern='gs://bucket/data/*.tfrecord' \
+        --vocab_file=vocab.txt --model_size=base --global_batch_size=256 --num_train_steps=1000000
+    # GPUs / CPUs
+    python recipes/pretrain_tpu.py --strategy=mirrored --input_pattern='data/*.tfrecord' ...
+    # no pre-processing: build NSP pairs from raw text inside tf.data
+    python recipes/pretrain_tpu.py --text_pattern='wiki/*.txt' --vocab_file=vocab.txt ...
+
+Instances come from `recipes/create_pretraining_data.py` (TFRecords, any `tf.io.gfile`
+path) or, with `--text_pattern`, straight from raw text; masking is dynamic, in
+`tf.data`. The original two-phase schedule is `--phase2_fraction=0.1`: the last 10%
+of the steps at length 512. A checkpoint every `--checkpoint_every` steps; a rerun
+with the same `--output_dir` resumes from the last one. At the end,
+`<output_dir>/preset` holds a preset that every `from_preset` loads.
+"""
+
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from absl import app, flags  # noqa: E402
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("tpu", None, "TPU name, grpc://host:port, or `local` (a TPU VM).")
+flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker", "tpu"],
+                  "Distribution (multi_worker reads TF_CONFIG).")
+flags.DEFINE_string("input_pattern", None, "Comma-separated globs of pre-training TFRecords.")
+flags.DEFINE_string("text_pattern", None, "Comma-separated globs of raw text (streaming mode).")
+flags.DEFINE_string("preset", None, "Start from this preset's weights and vocabulary.")
+flags.DEFINE_string("vocab_file", None, "vocab.txt for a model trained from scratch.")
+flags.DEFINE_enum("model_size", "base", ["tiny", "mini", "small", "medium", "base", "large"],
+                  "Architecture when training from scratch (Tiny L2/H128 ... Large L24/H1024).")
+flags.DEFINE_enum("objective", "mlm_nsp", ["mlm_nsp", "mlm", "ltr"],
+                  "mlm_nsp: the paper; mlm: No NSP ablation; ltr: left-to-right LM, no NSP.")
+flags.DEFINE_integer("global_batch_size", 256, "Sequences per step, over all replicas.")
+flags.DEFINE_integer("max_seq_length", 128, "Phase-1 sequence length.")
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence (phase 1).")
+flags.DEFINE_float("mask_selection_rate", 0.15, "Share of tokens chosen for prediction.")
+flags.DEFINE_bool("whole_word_masking", False, "Mask all pieces of a word together.")
+flags.DEFINE_integer("num_train_steps", 1_000_000, "Optimizer steps in all.")
+flags.DEFINE_integer("warmup_steps", 10_000, "Linear warm-up steps (capped at 10% of the run).")
+flags.DEFINE_float("learning_rate", 1e-4, "Peak learning rate.")
+flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "LAMB for very large batches.")
+flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches per optimizer update.")
+flags.DEFINE_float("phase2_fraction", 0.0, "Share of steps at --phase2_seq_length (paper: 0.1).")
+flags.DEFINE_integer("phase2_seq_length", 512, "Phase-2 sequence length.")
+flags.DEFINE_integer("phase2_max_predictions_per_seq", 80, "Masked positions per sequence (phase 2).")
+flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute, float32 weights and losses.")
+flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 100s).")
+flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA.")
+flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.")
+flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints (and log lines).")
+flags.DEFINE_string("output_dir", "runs/pretrain", "Checkpoints, logs and the final preset.")
+flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order and masks.")
+
+
+class UsageError(Exception):
+    """A problem with the command line or the machine, printed as one line."""
+
+
+def _vocabulary():
+    from keras_bert_repro.presets import resolve_preset
+    from keras_bert_repro.text.vocabulary import preset_vocabulary_file
+
+    if FLAGS.vocab_file:
+        if not os.path.isfile(FLAGS.vocab_file):
+            raise UsageError(f"--vocab_file {FLAGS.vocab_file} does not exist")
+        return FLAGS.vocab_file
+    if FLAGS.preset:
+        return preset_vocabulary_file(resolve_preset(FLAGS.preset))
+    raise UsageError("give --vocab_file (training from scratch) or --preset")
+
+
+def _backbone(vocabulary_size):
+    import keras_bert_repro as kbr
+    from keras_bert_repro.presets.registry import get_preset
+
+    if FLAGS.preset:
+        return kbr.BertBackbone.from_preset(FLAGS.preset, dropout=FLAGS.dropout)
+    name = {"base": "bert_base_en_uncased", "large": "bert_large_en_uncased"}.get(
+        FLAGS.model_size, f"bert_{FLAGS.model_size}_en_uncased")
+    config = dict(get_preset(name).config, vocabulary_size=vocabulary_size, dropout=FLAGS.dropout)
+    return kbr.BertBackbone(**config)
+
+
+def _phases():
+    """[(sequence_length, max_predictions, first_step, last_step)] of the run."""
+    total = FLAGS.num_train_steps
+    every = FLAGS.checkpoint_every
+    phase2 = int(round(total * FLAGS.phase2_fraction / every)) * every if FLAGS.phase2_fraction else 0
+    phases = [(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, 0, total - phase2)]
+    if phase2:
+        phases.append((FLAGS.phase2_seq_length, FLAGS.phase2_max_predictions_per_seq,
+                       total - phase2, total))
+    return phases
+
+
+def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed, distribution):
+    """Masked batches (x, y, sample_weight) of `batch_size` (this worker's share)."""
+    import tensorflow as tf
+
+    import keras_bert_repro as kbr
+    from keras_bert_repro.data.pretraining import pretraining_dataset, streaming_pretraining_dataset
+
+    if FLAGS.text_pattern:
+        instances = streaming_pretraining_dataset(
+            FLAGS.text_pattern.split(","), tokenizer, max_seq_length=sequence_length, seed=seed)
+    else:
+        instances = pretraining_dataset(FLAGS.input_pattern.split(","), shuffle=True, seed=seed)
+    preprocessor = kbr.BertPretrainingPreprocessor(
+        tokenizer, sequence_length=sequence_length, max_predictions_per_seq=max_predictions,
+        mask_selection_rate=FLAGS.mask_selection_rate,
+        whole_word_masking=FLAGS.whole_word_masking, objective=FLAGS.objective, seed=seed)
+    dataset = instances.repeat().ragged_batch(batch_size, drop_remainder=True)
+    dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _optimizer():
+    from keras_bert_repro.training import WarmupLinearDecay, bert_adamw, bert_lamb
+
+    warmup = min(FLAGS.warmup_steps, FLAGS.num_train_steps // 10)
+    schedule = WarmupLinearDecay(FLAGS.learning_rate, total_steps=FLAGS.num_train_steps,
+                                 warmup_steps=warmup)
+    make = bert_lamb if FLAGS.optimizer == "lamb" else bert_adamw
+    return make(schedule, gradient_accumulation_steps=FLAGS.gradient_accumulation_steps)
+
+
+def _tensorboard(length):
+    import keras
+
+    try:
+        import tensorboard  # noqa: F401  (tf.summary needs it; TF no longer depends on it)
+    except ImportError:
+        return []
+    return [keras.callbacks.TensorBoard(os.path.join(FLAGS.output_dir, "logs", f"len{length}"))]
+
+
+def _check_flags():
+    if bool(FLAGS.input_pattern) == bool(FLAGS.text_pattern):
+        raise UsageError("give exactly one of --input_pattern (TFRecords) and --text_pattern")
+    if FLAGS.input_pattern:
+        import tensorflow as tf
+
+        for pattern in FLAGS.input_pattern.split(","):
+            if not tf.io.gfile.glob(pattern):
+                raise UsageError(f"--input_pattern {pattern!r} matches no file")
+    if FLAGS.num_train_steps % FLAGS.checkpoint_every:
+        raise UsageError(f"--num_train_steps ({FLAGS.num_train_steps}) must be a multiple of "
+                         f"--checkpoint_every ({FLAGS.checkpoint_every})")
+
+
+def run():
+    _check_flags()
+    import keras
+
+    import keras_bert_repro as kbr
+    from keras_bert_repro.training import DistributionError, StepCheckpoint, select_distribution
+
+    try:
+        distribution = select_distribution(FLAGS.strategy, FLAGS.tpu)
+    except DistributionError as error:
+        raise UsageError(str(error)) from None
+    keras.utils.set_random_seed(FLAGS.seed)
+    if FLAGS.mixed_precision:
+        keras.config.set_dtype_policy("mixed_bfloat16")
+    vocab_file = _vocabulary()
+    tokenizer = kbr.BertTokenizer(vocab_file)
+    jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
+    with distribution.scope():
+        backbone = _backbone(len(tokenizer.vocabulary))
+        model = kbr.BertPretrainer(backbone, objective=FLAGS.objective)
+        model.compile(optimizer=_optimizer(), steps_per_execution=FLAGS.steps_per_execution,
+                      jit_compile=jit)
+    # Build the variables (and the optimizer's) before restoring a checkpoint.
+    length0 = _phases()[0][0]
+    dummy = {"token_ids": keras.ops.zeros((1, length0), "int32"),
+             "segment_ids": keras.ops.zeros((1, length0), "int32"),
+             "padding_mask": keras.ops.ones((1, length0), "int32"),
+             "mask_positions": keras.ops.zeros((1, FLAGS.max_predictions_per_seq), "int32")}
+    model(dummy)
+    checkpoint_dir = os.path.join(FLAGS.output_dir, "checkpoints")
+    if not distribution.is_chief:  # workers write their copy elsewhere; only the chief's counts
+        checkpoint_dir = os.path.join(FLAGS.output_dir, f"worker_{distribution.worker_index}")
+    checkpoint = StepCheckpoint(checkpoint_dir, is_chief=True)
+    step = checkpoint.restore(model)
+    every = FLAGS.checkpoint_every
+    params = backbone.count_params()
+    print(f"{distribution.description}; {FLAGS.model_size if not FLAGS.preset else FLAGS.preset} "
+          f"({params / 1e6:.1f}M parameters), objective {FLAGS.objective}, global batch "
+          f"{FLAGS.global_batch_size}, {FLAGS.num_train_steps} steps"
+          + (f"; resuming at step {step}" if step else ""), flush=True)
+    start = time.perf_counter()
+    history = []
+    for length, predictions, first, last in _phases():
+        if step >= last:
+            continue
+        # Per replica under Keras' tf.distribute / JAX data parallel the dataset holds the
+        # global batch; a fresh seed per resumed epoch gives new data order and masks.
+        dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
+                           FLAGS.seed + step // every, distribution)
+        print(f"phase: length {length}, steps {max(first, step)}..{last}", flush=True)
+        callbacks = [checkpoint.callback(every)] + _tensorboard(length)
+        epoch0 = max(first, step) // every
+        logs = model.fit(dataset, epochs=last // every, initial_epoch=epoch0,
+                         steps_per_epoch=every, callbacks=callbacks,
+                         verbose=1 if sys.stdout.isatty() else 2).history
+        history += [{"step": (epoch0 + i + 1) * every, "sequence_length": length,
+                     **{k: float(v[i]) for k, v in logs.items()}}
+                    for i in range(len(logs.get("loss", [])))]
+        step = last
+    seconds = time.perf_counter() - start
+    if distribution.is_chief:
+        preset_dir = os.path.join(FLAGS.output_dir, "preset")
+        model.save_to_preset(preset_dir, vocabulary=vocab_file)
+        with open(os.path.join(FLAGS.output_dir, "history.json"), "w") as f:
+            json.dump({"history": history, "seconds": round(seconds, 1),
+                       "flags": FLAGS.flag_values_dict()}, f, indent=2, default=str)
+        print(f"done in {seconds:.0f}s; preset -> {preset_dir}", flush=True)
+
+
+def main(argv):
+    del argv
+    try:
+        run()
+    except UsageError as error:
+        print(f"pretrain_tpu.py: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    app.run(main)
