@@ -2,7 +2,8 @@
 
 Export always runs on TensorFlow: from the JAX or PyTorch backend the task is
 saved as `.keras` (backend-neutral weights) and rebuilt in a TensorFlow-backend
-subprocess, which writes the SavedModel.
+subprocess, which writes the SavedModel. What each task's signatures take and
+return is in `keras_bert_repro/export/signatures.py`.
 """
 
 import json
@@ -19,19 +20,26 @@ DEFAULT_WARMUP_TEXTS = ("This is a warm-up request.", "", "Another, longer warm-
 
 
 def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids"),
-                       warmup_texts=DEFAULT_WARMUP_TEXTS, model_name=None):
-    """Writes `task` (a BertClassifier) as a SavedModel in TF Serving's layout.
+                       warmup_texts=DEFAULT_WARMUP_TEXTS, model_name=None, label_names=None):
+    """Writes `task` as a SavedModel in TF Serving's layout.
+
+    Takes a `BertClassifier` (or `BertFeatureClassifier`), `BertTokenClassifier`,
+    `BertQuestionAnswerer` or `BertMultipleChoice`; the signatures of each are
+    listed in `keras_bert_repro.export.signatures`.
 
     Args:
         task: the task model, with its preprocessor for the text signature.
         export_dir: `saved_models/<name>/<version>`.
-        pairs: the text signature takes `text` and `text_pair` (sentence-pair tasks).
+        pairs: classifiers: the text signature takes `text` and `text_pair`.
         signatures: `("text", "ids")`: `serving_default` on raw strings and
             `serving_ids` on `token_ids`/`segment_ids`/`padding_mask`; `("ids",)`
             for servers without TF Text ops (then `serving_default` takes ids).
-        warmup_texts: sample texts for `assets.extra/tf_serving_warmup_requests`
-            (None: no warm-up file).
+        warmup_texts: sample texts the requests of
+            `assets.extra/tf_serving_warmup_requests` are built from (None: no file).
         model_name: the name in the warm-up requests (default: the parent folder).
+        label_names: token classifiers: the tag of each label id (IOB2 or IOB1,
+            e.g. `B-PER`), from which entities are decoded; default the CoNLL-2003
+            tags when the model has 9 labels.
 
     Returns:
         The sorted list of custom (non-core TensorFlow) op types the graph uses,
@@ -39,18 +47,23 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
 
     Example:
     >>> kbr.export_saved_model(clf, "saved_models/sst2/1")  # doctest: +SKIP
+    ['FastWordpieceTokenizeWithOffsets', 'NormalizeUTF8', 'RegexSplitWithOffsets']
     """
     import keras
+
+    from keras_bert_repro.export.signatures import check_task
 
     signatures = tuple(signatures)
     if not set(signatures) <= {"text", "ids"} or not signatures:
         raise ValueError(f"signatures must be drawn from ('text', 'ids'), got {signatures}.")
     if "text" in signatures and task.preprocessor is None:
         raise ValueError("A text signature needs the task's preprocessor; export with "
-                         "signatures=('ids',) or attach a BertPreprocessor.")
+                         "signatures=('ids',) or attach one (e.g. a BertPreprocessor).")
+    label_names = check_task(task, pairs, label_names)
     model_name = model_name or os.path.basename(os.path.dirname(os.path.abspath(export_dir)))
     options = {"pairs": pairs, "signatures": signatures, "model_name": model_name,
-               "warmup_texts": list(warmup_texts) if warmup_texts else None}
+               "warmup_texts": list(warmup_texts) if warmup_texts else None,
+               "label_names": label_names}
     if keras.config.backend() == "tensorflow":
         return _export_tf(task, export_dir, **options)
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,6 +76,7 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
         if done.returncode:
             raise RuntimeError(f"SavedModel export in a TensorFlow-backend process failed:\n"
                                f"{done.stderr[-4000:]}")
+        print(done.stdout, end="")
     return read_custom_ops(export_dir)
 
 
@@ -71,49 +85,26 @@ def read_custom_ops(export_dir):
         return [line.strip() for line in f if line.strip()]
 
 
-def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts):
+def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, label_names):
     import tensorflow as tf
 
-    regression = getattr(task, "num_classes", 2) == 1
+    from keras_bert_repro.export.signatures import serving_functions
 
-    def outputs(logits):
-        logits = tf.cast(logits, tf.float32)
-        if regression:
-            return {"score": logits[:, 0]}
-        return {"logits": logits, "probabilities": tf.nn.softmax(logits, axis=-1)}
-
+    serving = serving_functions(task, pairs=pairs, label_names=label_names)
     module = tf.Module()
     # Track the weights only: tracking the Keras model would also save whatever
     # its preprocessor traced before, TF Text ops included, into an ids export.
     module.model_variables = [v.value for v in task.variables]
-    ids_spec = {name: tf.TensorSpec([None, None], tf.int32, name=name)
-                for name in ("token_ids", "segment_ids", "padding_mask")}
-
-    @tf.function(input_signature=[ids_spec])
-    def serve_ids(inputs):
-        return outputs(task(inputs, training=False))
-
-    functions = {}
     if "text" in signatures:
-        preprocessor = task.preprocessor
         vocab_file = os.path.join(tempfile.mkdtemp(), "vocab.txt")
         with open(vocab_file, "w", encoding="utf-8") as f:
-            f.write("".join(t + "\n" for t in preprocessor.tokenizer.vocabulary))
+            f.write("".join(t + "\n" for t in serving.vocabulary))
         module.vocab = tf.saved_model.Asset(vocab_file)
-        text_spec = tf.TensorSpec([None], tf.string, name="text")
-        if pairs:
-            @tf.function(input_signature=[text_spec, tf.TensorSpec([None], tf.string, name="text_pair")])
-            def serve_text(text, text_pair):
-                return outputs(task(preprocessor.call((text, text_pair)), training=False))
-        else:
-            @tf.function(input_signature=[text_spec])
-            def serve_text(text):
-                return outputs(task(preprocessor.call(text), training=False))
-        functions["serving_default"] = serve_text
-        functions["serving_ids"] = serve_ids if "ids" in signatures else None
+        functions = {"serving_default": serving.text}
+        if "ids" in signatures:
+            functions["serving_ids"] = serving.ids
     else:
-        functions["serving_default"] = serve_ids
-    functions = {k: v for k, v in functions.items() if v is not None}
+        functions = {"serving_default": serving.ids}
     if os.path.exists(export_dir):
         shutil.rmtree(export_dir)
     tf.saved_model.save(module, export_dir, signatures=functions)
@@ -123,7 +114,8 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts):
     with open(os.path.join(extra, CUSTOM_OPS_FILE), "w", encoding="utf-8") as f:
         f.write("".join(op + "\n" for op in ops))
     if warmup_texts and "text" in signatures:
-        _write_warmup(os.path.join(extra, WARMUP_FILE), model_name, warmup_texts, pairs)
+        _write_warmup(os.path.join(extra, WARMUP_FILE), model_name,
+                      serving.warmup_inputs(list(warmup_texts)))
     print(f"Exported {type(task).__name__} to {export_dir}; signatures {sorted(functions)}; "
           f"custom ops the server must link: {ops or 'none'}")
     return ops
@@ -146,17 +138,16 @@ def _custom_ops(export_dir):
     return sorted(op for op in used if op not in core)
 
 
-def _write_warmup(path, model_name, texts, pairs):
+def _write_warmup(path, model_name, inputs):
+    """One `PredictionLog` whose request carries `inputs` (name -> nested lists)."""
     import tensorflow as tf
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
     with tf.io.TFRecordWriter(path) as writer:
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(name=model_name, signature_name="serving_default"))
-        request.inputs["text"].CopyFrom(tf.make_tensor_proto(list(texts), dtype=tf.string))
-        if pairs:
-            request.inputs["text_pair"].CopyFrom(
-                tf.make_tensor_proto(list(reversed(texts)), dtype=tf.string))
+        for name, value in inputs.items():
+            request.inputs[name].CopyFrom(tf.make_tensor_proto(value, dtype=tf.string))
         log = prediction_log_pb2.PredictionLog(
             predict_log=prediction_log_pb2.PredictLog(request=request))
         writer.write(log.SerializeToString())

@@ -7,6 +7,19 @@ from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.task import BertTask
 
 
+def classification_loss(num_classes):
+    """Cross-entropy on logits, or MSE when `num_classes == 1` (regression)."""
+    if num_classes == 1:
+        return keras.losses.MeanSquaredError()
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def classification_metrics(num_classes):
+    if num_classes == 1:
+        return [keras.metrics.MeanAbsoluteError(name="mae")]
+    return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
 class BertClassifier(BertTask):
     """Dropout, then one dense layer over the pooled `[CLS]` output, as in the paper.
@@ -43,14 +56,10 @@ class BertClassifier(BertTask):
         self.compile()
 
     def default_loss(self):
-        if self.num_classes == 1:
-            return keras.losses.MeanSquaredError()
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return classification_loss(self.num_classes)
 
     def default_metrics(self):
-        if self.num_classes == 1:
-            return [keras.metrics.MeanAbsoluteError(name="mae")]
-        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        return classification_metrics(self.num_classes)
 
     def get_config(self):
         return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout}

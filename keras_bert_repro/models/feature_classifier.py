@@ -5,6 +5,7 @@ import keras
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.backbone import BertBackbone
+from keras_bert_repro.models.classifier import classification_loss, classification_metrics
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.training import bert_adamw
@@ -117,19 +118,15 @@ class BertFeatureClassifier(BertTask):
         super().compile(optimizer=optimizer, **kwargs)
 
     def default_loss(self):
-        if self.num_classes == 1:
-            return keras.losses.MeanSquaredError()
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        return classification_loss(self.num_classes)
 
     def default_metrics(self):
-        if self.num_classes == 1:
-            return [keras.metrics.MeanAbsoluteError(name="mae")]
-        return [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
+        return classification_metrics(self.num_classes)
 
     def get_config(self):
         return {**self._task_config(), "num_classes": self.num_classes,
                 "feature_layers": list(self.feature_layers), "combine": self.combine,
-                "pooling": self.pooling,                 "dropout": self.dropout}
+                "pooling": self.pooling, "dropout": self.dropout}
 
     @classmethod
     def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,

@@ -37,15 +37,10 @@ class OffsetTokenizer:
 
     def __init__(self, tokenizer):
         self.lowercase = tokenizer.lowercase
-        # Tokenizers of its own, set as BertTokenizer's (whose are private).
-        wordpiece = dict(vocab=tokenizer.vocabulary, suffix_indicator="##",
-                         token_out_type=tf.int32, unknown_token="[UNK]")
-        self._wordpiece = tf_text.FastWordpieceTokenizer(
-            max_bytes_per_word=4 * basic_tokenizer.MAX_CHARS_PER_WORD,
-            no_pretokenization=True, **wordpiece)
-        self._ascii_wordpiece = tf_text.FastWordpieceTokenizer(
-            max_bytes_per_word=basic_tokenizer.MAX_CHARS_PER_WORD,
-            no_pretokenization=False, **wordpiece)
+        # The same WordPiece models as `tokenizer` (building them again costs seconds);
+        # FastWordpiece gives offsets through `tokenize_with_offsets`.
+        self._wordpiece = tokenizer._wordpiece
+        self._ascii_wordpiece = tokenizer._ascii_wordpiece
 
     def __call__(self, text):
         """`[batch]` strings -> `(ids, starts, ends)`, each ragged `[batch, (tokens)]`."""

@@ -57,11 +57,5 @@ class BertPreprocessor(TFTextLayer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
-
-    @classmethod
     def from_preset(cls, preset, sequence_length=512, **kwargs):
         return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length, **kwargs)

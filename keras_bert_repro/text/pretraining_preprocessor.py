@@ -193,12 +193,6 @@ class BertPretrainingPreprocessor(TFTextLayer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
-
-    @classmethod
     def from_preset(cls, preset, sequence_length=128, **kwargs):
         return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length, **kwargs)
 

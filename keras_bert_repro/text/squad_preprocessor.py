@@ -183,12 +183,6 @@ class BertSquadPreprocessor(TFTextLayer):
         return config
 
     @classmethod
-    def from_config(cls, config):
-        config = dict(config)
-        config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
-
-    @classmethod
     def from_preset(cls, preset, sequence_length=384, doc_stride=128, max_query_length=64,
                     **kwargs):
         return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length,

@@ -16,6 +16,14 @@ class TFTextLayer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
 
+    @classmethod
+    def from_config(cls, config):
+        # Preprocessors hold their tokenizer as a serialized layer.
+        config = dict(config)
+        if isinstance(config.get("tokenizer"), dict):
+            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
+        return cls(**config)
+
     def __call__(self, inputs, *args, **kwargs):
         if not tf.executing_eagerly():
             # Inside tf.data or another tf.function: trace `call` once per input
