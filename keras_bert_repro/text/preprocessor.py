@@ -35,6 +35,11 @@ class BertPreprocessor(TFTextLayer):
         self.sequence_length = int(sequence_length)
         self.pad_to_multiple_of = pad_to_multiple_of
 
+    def eager_inputs(self, x):
+        if isinstance(x, tuple):
+            return tuple(to_string_tensor(s, name="segment") for s in x)
+        return to_string_tensor(x, name="segment")
+
     def call(self, x):
         segments = x if isinstance(x, tuple) else (x,)
         texts = [to_string_tensor(s, name="segment") for s in segments]

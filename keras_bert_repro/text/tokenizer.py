@@ -75,6 +75,9 @@ class BertTokenizer(TFTextLayer):
         """Text -> ragged words after BERT's basic tokenization (before WordPiece)."""
         return basic_tokenizer.split_words(to_string_tensor(text), self.lowercase)
 
+    def eager_inputs(self, text):
+        return to_string_tensor(text)
+
     def call(self, text):
         """A string or `[batch]` strings -> (ragged) int32 ids, no special tokens."""
         text = to_string_tensor(text)
