@@ -1,6 +1,7 @@
 """BertClassifier: raw-text fit/predict on real GLUE slices, the paper's optimizer, saving."""
 
 import os
+import warnings
 
 import keras
 import numpy as np
@@ -91,12 +92,41 @@ def test_sentence_pairs_and_regression(small_classifier):
 def test_keras_file_round_trip_keeps_preprocessor_and_weights(small_classifier, tmp_path):
     path = os.path.join(tmp_path, "clf.keras")
     small_classifier.save(path)
-    restored = keras.saving.load_model(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        restored = keras.saving.load_model(path)
+    assert not [w for w in caught if "optimizer" in str(w.message)], [str(w.message) for w in caught]
     assert isinstance(restored, kbr.BertClassifier)
     assert restored.preprocessor.sequence_length == 48
     texts = ["an absolute delight", "a tedious mess"]
     np.testing.assert_allclose(restored.predict(texts, verbose=0),
                                small_classifier.predict(texts, verbose=0), atol=1e-5)
+
+
+def test_keras_file_round_trip_restores_the_training_state(small_classifier, sst2_slice, tmp_path):
+    """Optimizer (with its decay exclusions), schedule, step and moments come back,
+    so training resumes where it stopped."""
+    model = kbr.BertClassifier(small_classifier.backbone, num_classes=2,
+                               preprocessor=small_classifier.preprocessor)
+    model.fit(sst2_slice[0][:16], sst2_slice[1][:16], batch_size=8, verbose=0)
+    path = os.path.join(tmp_path, "trained.keras")
+    model.save(path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        restored = keras.saving.load_model(path)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if "compile" in m or "optimizer" in m], messages
+    assert isinstance(restored.optimizer, kbr.training.BertAdamW)
+    assert int(restored.optimizer.iterations) == int(model.optimizer.iterations) == 2
+    gamma = next(v for v in restored.trainable_variables if v.path.endswith("gamma"))
+    kernel = next(v for v in restored.trainable_variables if v.path.endswith("kernel"))
+    assert not restored.optimizer._use_weight_decay(gamma)
+    assert restored.optimizer._use_weight_decay(kernel)
+    schedule = restored.optimizer._learning_rate
+    assert isinstance(schedule, WarmupLinearDecay) and schedule.total_steps == 2
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored.optimizer.variables[-1]),
+        keras.ops.convert_to_numpy(model.optimizer.variables[-1]))
 
 
 def test_token_id_inputs_work_without_preprocessor(small_classifier):

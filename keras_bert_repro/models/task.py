@@ -107,6 +107,14 @@ class BertTask(keras.Model):
             metrics = self.default_metrics()
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics, **kwargs)
 
+    def compile_from_config(self, config):
+        """Recompiles a model loaded from `.keras` with its saved optimizer, losses
+        and metrics (Keras skips this for models with a custom `compile`), and builds
+        the optimizer so its saved state (step, moments) loads into it."""
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
     def default_loss(self):
         raise NotImplementedError
 
@@ -130,6 +138,8 @@ class BertTask(keras.Model):
             else:
                 validation_data = self._map_preprocessor(validation_data)
         self._size_schedule(x, epochs, batches, batch_size)
+        if isinstance(x, tf.data.Dataset):
+            shuffle = False  # a dataset brings its own order (Keras warns otherwise)
         return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
                            validation_data=validation_data, shuffle=shuffle,
                            sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)

@@ -2,7 +2,7 @@
 strategies and step checkpoints."""
 
 from keras_bert_repro.training.checkpoints import StepCheckpoint
-from keras_bert_repro.training.optimizers import BertLamb, bert_adamw, bert_lamb
+from keras_bert_repro.training.optimizers import BertAdamW, BertLamb, bert_adamw, bert_lamb
 from keras_bert_repro.training.schedules import WarmupLinearDecay
 from keras_bert_repro.training.strategy import (
     DistributionError, Distribution, STRATEGIES, select_distribution)

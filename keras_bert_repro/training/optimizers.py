@@ -30,16 +30,42 @@ def bert_adamw(learning_rate=5e-5, total_steps=None, warmup_fraction=0.1, warmup
     Example:
     >>> opt = bert_adamw(2e-5, total_steps=6315)  # 3 epochs of SST-2 at batch 32
     """
-    optimizer = keras.optimizers.AdamW(
+    return BertAdamW(
         learning_rate=_schedule(learning_rate, total_steps, warmup_fraction, warmup_steps),
         weight_decay=weight_decay, beta_1=0.9, beta_2=0.999, epsilon=epsilon,
         global_clipnorm=clipnorm, gradient_accumulation_steps=gradient_accumulation_steps)
-    optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
-    return optimizer
+
+
+class _LoadsUntrainedState:
+    """A model saved before training holds only the step of its optimizer; loading it
+    into the built optimizer that `compile_from_config` makes takes that step and
+    keeps the fresh moments, instead of warning that the counts differ."""
+
+    def load_own_variables(self, store):
+        if self.built and list(store.keys()) == ["0"]:
+            self.iterations.assign(store["0"])
+            return
+        super().load_own_variables(store)
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertLamb(keras.optimizers.Lamb):
+class BertAdamW(_LoadsUntrainedState, keras.optimizers.AdamW):
+    """`keras.optimizers.AdamW` whose decay exclusions (LayerNorm, biases) are part of
+    its config, so a model reloaded from `.keras` keeps sparing them."""
+
+    def __init__(self, exclude_from_weight_decay_names=NO_DECAY, **kwargs):
+        super().__init__(**kwargs)
+        self.exclude_from_weight_decay_names = tuple(exclude_from_weight_decay_names)
+        self.exclude_from_weight_decay(var_names=list(self.exclude_from_weight_decay_names))
+
+    def get_config(self):
+        config = super().get_config()
+        config["exclude_from_weight_decay_names"] = list(self.exclude_from_weight_decay_names)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_bert_repro")
+class BertLamb(_LoadsUntrainedState, keras.optimizers.Lamb):
     """LAMB as You et al. (2019) pre-train BERT: the weight decay joins the Adam
     step *inside* the layer-wise trust ratio, and variables excluded from decay
     (LayerNorm, biases) are also excluded from the trust ratio.
