@@ -3,6 +3,7 @@
     python recipes/finetune_glue.py --task=sst2 --epochs=3 --learning_rates=5e-5,3e-5,2e-5
     python recipes/finetune_glue.py --task=mrpc --preset=/path/to/uncased_L-12_H-768_A-12
     python recipes/finetune_glue.py --task=sst2 --feature_based --feature_layers=-4,-3,-2,-1
+    python recipes/finetune_glue.py --task=sst2 --lm_adaptation_steps=2000
 
 Reads GLUE's layout (`<data_dir>/<Task>/{train,dev,test}.tsv`; default: the shared
 data beside the repo). Per learning rate of the grid it trains a fresh model
@@ -10,6 +11,9 @@ data beside the repo). Per learning rate of the grid it trains a fresh model
 each epoch; the best run's dev metrics, the whole grid and run times go to
 `<output_dir>/results.json`, TensorBoard logs beside it, and with
 `--predict_test` the test predictions in GLUE's submission format.
+`--lm_adaptation_steps=N` first continues masked-LM pre-training of the preset
+for N steps on domain text (`--lm_adaptation_text`, a glob of text files;
+default: the task's own training texts) and fine-tunes from the result.
 `--feature_based` trains only a dense head over the frozen model's
 `--feature_layers`, concatenated and pooled (`--feature_pooling`: the mean over
 tokens or the [CLS] position); the paper's feature-based use, 5.3.
@@ -43,6 +47,10 @@ flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
                   "With --feature_based: hidden layers to concatenate (-1: last block).")
 flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
                   "With --feature_based: the mean over tokens, or the [CLS] features.")
+flags.DEFINE_integer("lm_adaptation_steps", 0, "Steps of masked-LM pre-training on domain text "
+                     "before fine-tuning (0: none).")
+flags.DEFINE_string("lm_adaptation_text", None, "With --lm_adaptation_steps: a glob of text "
+                    "files, one text per line (default: the task's training texts).")
 
 
 def take(texts, labels, n):
@@ -99,6 +107,25 @@ def train_one(lr, task, train, dev, preset, output_dir):
                    "train_seconds": round(time.perf_counter() - start, 1)}
 
 
+def adapt(preset, train_texts, output_dir):
+    """LM adaptation: continued masked-LM training on domain text; returns the new preset."""
+    from keras_bert_repro.training.lm_adaptation import adapt_language_model
+
+    texts = FLAGS.lm_adaptation_text
+    if texts is None:  # the training texts themselves, both segments of pairs
+        texts = [t for part in train_texts for t in part] if isinstance(train_texts, tuple) \
+            else list(train_texts)
+    print(f"LM adaptation: {FLAGS.lm_adaptation_steps} masked-LM steps on "
+          f"{texts if isinstance(texts, str) else f'{len(texts)} training texts'}", flush=True)
+    path, history = adapt_language_model(
+        preset, texts, os.path.join(output_dir, "lm_adapted"), steps=FLAGS.lm_adaptation_steps,
+        batch_size=FLAGS.batch_size, sequence_length=FLAGS.sequence_length, seed=FLAGS.seed,
+        verbose=1 if logging.level_info() else 2)
+    print(f"  MLM loss {history['loss'][-1]:.3f}, accuracy {history.get('mlm_accuracy', history.get('accuracy', [float('nan')]))[-1]:.3f} "
+          f"-> {path}", flush=True)
+    return path
+
+
 def write_test_predictions(model, task, path):
     from keras_bert_repro.data import read_glue
 
@@ -125,6 +152,8 @@ def main(_):
     train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
     dev = read_glue(FLAGS.data_dir, task, "dev")
     n_train = len(train[1])
+    if FLAGS.lm_adaptation_steps:
+        preset = adapt(preset, train[0], output_dir)
     learning_rates = FLAGS.learning_rates or (["1e-3"] if FLAGS.feature_based else ["3e-5"])
     print(f"{task.name}: {n_train} train / {len(dev[1])} dev examples; metric {task.metric}; "
           f"grid {learning_rates} x {FLAGS.epochs} epochs", flush=True)
@@ -138,6 +167,7 @@ def main(_):
         if best is None or run["epochs"][-1][key] > best["epochs"][-1][key]:
             best, best_model = run, model
     results = {"task": task.name, "metric": key, "preset": preset, "train_examples": n_train,
+               "lm_adaptation_steps": FLAGS.lm_adaptation_steps,
                "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs,
                "feature_based": {"layers": [int(i) for i in FLAGS.feature_layers],
                                  "pooling": FLAGS.feature_pooling} if FLAGS.feature_based else None,

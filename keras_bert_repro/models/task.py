@@ -2,6 +2,7 @@
 preprocessor in `tf.data`, the paper's fine-tuning optimizer, presets and config."""
 
 import math
+import warnings
 
 import keras
 import numpy as np
@@ -10,6 +11,11 @@ import tensorflow as tf
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
 DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
+
+# Tasks on the sequence output (NER, QA, MLM without NSP) leave the backbone's pooler
+# unused, so it gets no gradient; it is kept (and saved) for tasks that use it.
+warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables "
+                        r"\['pooled_dense/kernel', 'pooled_dense/bias'\]")
 
 
 def is_text(x):
