@@ -24,6 +24,7 @@ setup(
         "absl-py",
         "h5py",
         "tqdm",
+        "tensorboard>=2.21,<2.22",  # the recipes' logs (TF no longer pulls it in)
     ],
     extras_require={
         "jax": JAX,
