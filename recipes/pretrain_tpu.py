@@ -23,7 +23,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tpu", None, "TPU name, grpc://host:port, or `local` (a TPU VM).")
@@ -100,25 +100,24 @@ def _phases():
     return phases
 
 
-def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed, distribution):
-    """Masked batches (x, y, sample_weight) of `batch_size` (this worker's share)."""
-    import tensorflow as tf
-
+def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed):
+    """Masked batches (x, y, sample_weight) of `batch_size`, repeated forever."""
     import keras_bert_repro as kbr
     from keras_bert_repro.data.pretraining import pretraining_dataset, streaming_pretraining_dataset
 
+    # Both sources make whole batches (ragged), faster than batching single instances;
+    # `repeat` loops over the files, the streaming one with new pairs on each pass.
+    batching = dict(batch_size=batch_size, drop_remainder=True, repeat=True, seed=seed)
     if FLAGS.text_pattern:
-        instances = streaming_pretraining_dataset(
-            FLAGS.text_pattern.split(","), tokenizer, max_seq_length=sequence_length, seed=seed)
+        batches = streaming_pretraining_dataset(
+            FLAGS.text_pattern.split(","), tokenizer, max_seq_length=sequence_length, **batching)
     else:
-        instances = pretraining_dataset(FLAGS.input_pattern.split(","), shuffle=True, seed=seed)
+        batches = pretraining_dataset(FLAGS.input_pattern.split(","), shuffle=True, **batching)
     preprocessor = kbr.BertPretrainingPreprocessor(
         tokenizer, sequence_length=sequence_length, max_predictions_per_seq=max_predictions,
         mask_selection_rate=FLAGS.mask_selection_rate,
         whole_word_masking=FLAGS.whole_word_masking, objective=FLAGS.objective, seed=seed)
-    dataset = instances.repeat().ragged_batch(batch_size, drop_remainder=True)
-    dataset = dataset.map(preprocessor, num_parallel_calls=tf.data.AUTOTUNE)
-    return dataset.prefetch(tf.data.AUTOTUNE)
+    return preprocessor.dataset(batches)
 
 
 def _optimizer():
@@ -128,7 +127,10 @@ def _optimizer():
     schedule = WarmupLinearDecay(FLAGS.learning_rate, total_steps=FLAGS.num_train_steps,
                                  warmup_steps=warmup)
     make = bert_lamb if FLAGS.optimizer == "lamb" else bert_adamw
-    return make(schedule, gradient_accumulation_steps=FLAGS.gradient_accumulation_steps)
+    # Keras takes None (not 1) for "no accumulation".
+    accumulation = FLAGS.gradient_accumulation_steps if FLAGS.gradient_accumulation_steps > 1 \
+        else None
+    return make(schedule, gradient_accumulation_steps=accumulation)
 
 
 def _tensorboard(length):
@@ -155,6 +157,36 @@ def _check_flags():
                          f"--checkpoint_every ({FLAGS.checkpoint_every})")
 
 
+class _History:
+    """`<output_dir>/history.json`: one entry per checkpoint (step, sequence length,
+    the epoch's mean losses and accuracies), rewritten at each, kept across resumes."""
+
+    def __init__(self, path, resume_step):
+        self.path = path
+        self.entries = []
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as f:
+                self.entries = [e for e in json.load(f)["history"] if e["step"] <= resume_step]
+
+    def callback(self, length, every, write):
+        import keras
+
+        def on_epoch_end(epoch, logs):
+            self.entries.append({"step": (epoch + 1) * every, "sequence_length": length,
+                                 **{k: float(v) for k, v in (logs or {}).items()}})
+            if write:
+                self.write()
+
+        return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
+
+    def write(self, **extra):
+        flags_of_recipe = {f.name: f.value for f in FLAGS.get_key_flags_for_module(sys.argv[0])}
+        with open(self.path + ".tmp", "w", encoding="utf-8") as f:
+            json.dump({"history": self.entries, **extra, "flags": flags_of_recipe}, f,
+                      indent=2, default=str)
+        os.replace(self.path + ".tmp", self.path)
+
+
 def run():
     _check_flags()
     import keras
@@ -172,60 +204,59 @@ def run():
     vocab_file = _vocabulary()
     tokenizer = kbr.BertTokenizer(vocab_file)
     jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
-    with distribution.scope():
-        backbone = _backbone(len(tokenizer.vocabulary))
-        model = kbr.BertPretrainer(backbone, objective=FLAGS.objective)
-        model.compile(optimizer=_optimizer(), steps_per_execution=FLAGS.steps_per_execution,
-                      jit_compile=jit)
-    # Build the variables (and the optimizer's) before restoring a checkpoint.
-    length0 = _phases()[0][0]
-    dummy = {"token_ids": keras.ops.zeros((1, length0), "int32"),
-             "segment_ids": keras.ops.zeros((1, length0), "int32"),
-             "padding_mask": keras.ops.ones((1, length0), "int32"),
-             "mask_positions": keras.ops.zeros((1, FLAGS.max_predictions_per_seq), "int32")}
-    model(dummy)
     checkpoint_dir = os.path.join(FLAGS.output_dir, "checkpoints")
     if not distribution.is_chief:  # workers write their copy elsewhere; only the chief's counts
         checkpoint_dir = os.path.join(FLAGS.output_dir, f"worker_{distribution.worker_index}")
     checkpoint = StepCheckpoint(checkpoint_dir, is_chief=True)
-    step = checkpoint.restore(model)
+    # Variables, the optimizer's too, are made (and restored) under the strategy's scope.
+    with distribution.scope():
+        backbone = _backbone(len(tokenizer.vocabulary))
+        model = kbr.BertPretrainer(backbone, objective=FLAGS.objective)
+        model.compile(optimizer=distribution.prepare_optimizer(_optimizer()),
+                      steps_per_execution=FLAGS.steps_per_execution, jit_compile=jit)
+        step = checkpoint.restore(model)
     every = FLAGS.checkpoint_every
     params = backbone.count_params()
     print(f"{distribution.description}; {FLAGS.model_size if not FLAGS.preset else FLAGS.preset} "
           f"({params / 1e6:.1f}M parameters), objective {FLAGS.objective}, global batch "
           f"{FLAGS.global_batch_size}, {FLAGS.num_train_steps} steps"
           + (f"; resuming at step {step}" if step else ""), flush=True)
-    start = time.perf_counter()
-    history = []
+    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    history = _History(os.path.join(FLAGS.output_dir, "history.json"), step)
+    start, first_step = time.perf_counter(), step
     for length, predictions, first, last in _phases():
         if step >= last:
             continue
-        # Per replica under Keras' tf.distribute / JAX data parallel the dataset holds the
-        # global batch; a fresh seed per resumed epoch gives new data order and masks.
+        # Keras splits each batch over the replicas (tf.distribute, JAX data parallel),
+        # so the dataset holds global batches; a resumed run gets a fresh seed (data
+        # order and masks).
         dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
-                           FLAGS.seed + step // every, distribution)
+                           FLAGS.seed + step // every)
         print(f"phase: length {length}, steps {max(first, step)}..{last}", flush=True)
-        callbacks = [checkpoint.callback(every)] + _tensorboard(length)
-        epoch0 = max(first, step) // every
-        logs = model.fit(dataset, epochs=last // every, initial_epoch=epoch0,
-                         steps_per_epoch=every, callbacks=callbacks,
-                         verbose=1 if sys.stdout.isatty() else 2).history
-        history += [{"step": (epoch0 + i + 1) * every, "sequence_length": length,
-                     **{k: float(v[i]) for k, v in logs.items()}}
-                    for i in range(len(logs.get("loss", [])))]
+        # History before checkpoint: a kill between them leaves no checkpoint without
+        # its history line (lines past the checkpoint are dropped on resume).
+        callbacks = [history.callback(length, every, distribution.is_chief),
+                     checkpoint.callback(every)]
+        model.fit(dataset, epochs=last // every, initial_epoch=max(first, step) // every,
+                  steps_per_epoch=every, shuffle=False, callbacks=callbacks + _tensorboard(length),
+                  verbose=1 if sys.stdout.isatty() else 2)
         step = last
     seconds = time.perf_counter() - start
+    steps_per_second = (step - first_step) / seconds if step > first_step else 0.0
     if distribution.is_chief:
         preset_dir = os.path.join(FLAGS.output_dir, "preset")
         model.save_to_preset(preset_dir, vocabulary=vocab_file)
-        with open(os.path.join(FLAGS.output_dir, "history.json"), "w") as f:
-            json.dump({"history": history, "seconds": round(seconds, 1),
-                       "flags": FLAGS.flag_values_dict()}, f, indent=2, default=str)
-        print(f"done in {seconds:.0f}s; preset -> {preset_dir}", flush=True)
+        history.write(seconds=round(seconds, 1), steps_per_second=round(steps_per_second, 3))
+        last_logs = history.entries[-1] if history.entries else {}
+        metrics = ", ".join(f"{k} {last_logs[k]:.4f}" for k in
+                            ("loss", "mlm_accuracy", "nsp_accuracy") if k in last_logs)
+        print(f"done: step {step} in {seconds:.0f}s ({steps_per_second:.2f} steps/s)"
+              + (f"; {metrics}" if metrics else "") + f"; preset -> {preset_dir}", flush=True)
 
 
 def main(argv):
     del argv
+    logging.set_verbosity(logging.WARNING)  # absl's default (INFO) prints JAX's device probing
     try:
         run()
     except UsageError as error:

@@ -6,4 +6,4 @@ from keras_bert_repro.training.lm_adaptation import adapt_language_model
 from keras_bert_repro.training.optimizers import BertAdamW, BertLamb, bert_adamw, bert_lamb
 from keras_bert_repro.training.schedules import WarmupLinearDecay
 from keras_bert_repro.training.strategy import (
-    DistributionError, Distribution, STRATEGIES, select_distribution)
+    ClipAfterCrossReplicaSum, DistributionError, Distribution, STRATEGIES, select_distribution)

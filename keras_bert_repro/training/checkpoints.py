@@ -12,48 +12,70 @@ import os
 
 import keras
 
-WEIGHTS = "checkpoint.weights.h5"
 STATE = "checkpoint.json"
 
 
+def _weights_name(step):
+    return f"checkpoint-{int(step)}.weights.h5"
+
+
 class StepCheckpoint:
-    """One checkpoint directory: `checkpoint.weights.h5` (model and optimizer
-    variables) and `checkpoint.json` (the step it holds). A new checkpoint is
-    written under a temporary name and renamed, so a kill mid-write leaves the
-    previous one intact. Only the writer (`is_chief`) touches the directory.
+    """One checkpoint directory: `checkpoint-<step>.weights.h5` (model and
+    optimizer variables) and `checkpoint.json` naming the step and its file. The
+    weights are written first, then `checkpoint.json` is replaced atomically, then
+    older weights are deleted: a kill at any point leaves a complete checkpoint
+    that `checkpoint.json` points to. Only the writer (`is_chief`) touches the
+    directory.
     """
 
     def __init__(self, directory, is_chief=True):
         self.directory = directory
         self.is_chief = is_chief
 
-    def step(self):
-        """The step of the last finished checkpoint (0 when there is none)."""
+    def _state(self):
         path = os.path.join(self.directory, STATE)
         if not os.path.exists(path):
-            return 0
+            return {"step": 0}
         with open(path, encoding="utf-8") as f:
-            return int(json.load(f)["step"])
+            return json.load(f)
+
+    def step(self):
+        """The step of the last finished checkpoint (0 when there is none)."""
+        return int(self._state()["step"])
 
     def restore(self, model):
-        """Loads the last checkpoint into `model` (built, compiled); returns its step."""
-        step = self.step()
+        """Loads the last checkpoint into `model` (built, compiled); returns its step.
+
+        Under a distribution, call it inside its scope: it builds the optimizer.
+        """
+        state = self._state()
+        step = int(state["step"])
         if step:
             if not model.optimizer.built:
                 model.optimizer.build(model.trainable_variables)
-            model.load_weights(os.path.join(self.directory, WEIGHTS))
+            # (A checkpoint.json without "weights" is from before step-named files.)
+            name = state.get("weights", "checkpoint.weights.h5")
+            model.load_weights(os.path.join(self.directory, name))
+            iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+            if iterations != step:
+                raise ValueError(f"{self.directory}: checkpoint.json says step {step} but its "
+                                 f"weights hold the optimizer at step {iterations}.")
         return step
 
     def save(self, model, step):
         if not self.is_chief:
             return
         os.makedirs(self.directory, exist_ok=True)
-        weights, state = (os.path.join(self.directory, name) for name in (WEIGHTS, STATE))
+        name = _weights_name(step)
+        weights, state = os.path.join(self.directory, name), os.path.join(self.directory, STATE)
         model.save_weights(weights + ".tmp.weights.h5", overwrite=True)
         os.replace(weights + ".tmp.weights.h5", weights)
         with open(state + ".tmp", "w", encoding="utf-8") as f:
-            json.dump({"step": int(step)}, f)
+            json.dump({"step": int(step), "weights": name}, f)
         os.replace(state + ".tmp", state)
+        for old in os.listdir(self.directory):  # older checkpoints and leftover temporaries
+            if old.startswith("checkpoint-") and old.endswith(".weights.h5") and old != name:
+                os.remove(os.path.join(self.directory, old))
 
     def callback(self, steps_per_epoch):
         """A Keras callback that saves at the end of every epoch of `steps_per_epoch` steps."""

@@ -6,6 +6,7 @@ import keras
 from keras import ops
 
 from keras_bert_repro.training.schedules import WarmupLinearDecay
+from keras_bert_repro.training.strategy import ClipAfterCrossReplicaSum
 
 # Variable names (Keras paths) that get no weight decay: LayerNorm's gamma/beta and biases.
 NO_DECAY = ("gamma", "beta", "bias")
@@ -49,9 +50,10 @@ class _LoadsUntrainedState:
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertAdamW(_LoadsUntrainedState, keras.optimizers.AdamW):
+class BertAdamW(_LoadsUntrainedState, ClipAfterCrossReplicaSum, keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` whose decay exclusions (LayerNorm, biases) are part of
-    its config, so a model reloaded from `.keras` keeps sparing them."""
+    its config, so a model reloaded from `.keras` keeps sparing them, and whose
+    clipping under a multi-replica TF strategy is the one-device update's."""
 
     def __init__(self, exclude_from_weight_decay_names=NO_DECAY, **kwargs):
         super().__init__(**kwargs)
@@ -65,7 +67,7 @@ class BertAdamW(_LoadsUntrainedState, keras.optimizers.AdamW):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertLamb(_LoadsUntrainedState, keras.optimizers.Lamb):
+class BertLamb(_LoadsUntrainedState, ClipAfterCrossReplicaSum, keras.optimizers.Lamb):
     """LAMB as You et al. (2019) pre-train BERT: the weight decay joins the Adam
     step *inside* the layer-wise trust ratio, and variables excluded from decay
     (LayerNorm, biases) are also excluded from the trust ratio.

@@ -7,6 +7,7 @@ Example:
 >>> dist = select_distribution(strategy="auto")  # doctest: +SKIP
 >>> with dist.scope():  # doctest: +SKIP
 ...     model = make_model()
+...     model.compile(optimizer=dist.prepare_optimizer(bert_adamw(1e-4)))
 """
 
 import contextlib
@@ -41,6 +42,72 @@ class Distribution:
     def scope(self):
         return self.tf_strategy.scope() if self.tf_strategy is not None \
             else contextlib.nullcontext()
+
+    def prepare_optimizer(self, optimizer):
+        """Returns `optimizer` made to clip gradients as one device does.
+
+        Keras on TensorFlow clips each replica's share of the gradient before
+        the cross-replica sum, so `global_clipnorm=1.0` over N replicas is not
+        the one-device update. With several TensorFlow replicas this switches
+        `optimizer` (in place, state kept) to `ClipAfterCrossReplicaSum`; JAX
+        meshes already clip the global gradient, one device has nothing to do.
+        """
+        if self.tf_strategy is None or self.num_replicas == 1 \
+                or isinstance(optimizer, ClipAfterCrossReplicaSum):
+            return optimizer
+        optimizer.__class__ = _clip_after_sum_class(type(optimizer))
+        return optimizer
+
+
+class ClipAfterCrossReplicaSum:
+    """Mixin for Keras optimizers on the TensorFlow backend: under a `tf.distribute`
+    strategy with several replicas, clipping (`global_clipnorm`, `clipnorm`,
+    `clipvalue`) applies to the summed gradient of the global batch, as on one
+    device, not to each replica's share before the sum (Keras' order).
+
+    Example:
+    >>> class MyAdamW(ClipAfterCrossReplicaSum, keras.optimizers.AdamW):  # doctest: +SKIP
+    ...     pass
+    """
+
+    def _clip_gradients(self, grads):
+        if _replicas_in_sync() > 1:
+            return grads  # clipped in _backend_update_step, after the sum
+        return super()._clip_gradients(grads)
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if _replicas_in_sync() == 1:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        import tensorflow as tf
+
+        variables = [v.value if isinstance(v, keras.Variable) else v for v in trainable_variables]
+        # What Keras' TF optimizer does, with the clipping between the sum and the update.
+        summed = self._all_reduce_sum_gradients(list(zip(grads, variables)))
+        clipped = super()._clip_gradients([g for g, _ in summed])
+        tf.__internal__.distribute.interim.maybe_merge_call(
+            self._distributed_tf_update_step, self._distribution_strategy,
+            list(zip(clipped, variables)), learning_rate)
+
+
+_CLIP_AFTER_SUM_CLASSES = {}
+
+
+def _clip_after_sum_class(base):
+    """`base` with `ClipAfterCrossReplicaSum` mixed in; serializes as `base`."""
+    if base not in _CLIP_AFTER_SUM_CLASSES:
+        _CLIP_AFTER_SUM_CLASSES[base] = type(base.__name__, (ClipAfterCrossReplicaSum, base), {
+            "__module__": base.__module__, "__qualname__": base.__qualname__})
+    return _CLIP_AFTER_SUM_CLASSES[base]
+
+
+def _replicas_in_sync():
+    """Replicas of the enclosing replica context (1 outside tf.distribute)."""
+    if keras.config.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    context = tf.distribute.get_replica_context()
+    return context.num_replicas_in_sync if context is not None else 1
 
 
 def _tpu(tpu):
@@ -84,6 +151,33 @@ def _tf_config():
     return config, task.get("type", "worker"), int(task.get("index", 0))
 
 
+def _multi_worker_mirrored_strategy_class():
+    """`tf.distribute.MultiWorkerMirroredStrategy` whose `reduce` does what Keras 3's
+    `fit` asks of it (keras-team/keras#20585, #20329):
+
+    - to build the model, `fit` reduces a whole nested batch in one call, which
+      MirroredStrategy maps over and the multi-worker strategy rejects ("Attempt to
+      convert a value ({...}) ... to a Tensor"): reduced here leaf by leaf;
+    - each step, `fit` reduces its scalar logs with `axis=0` ("Invalid reduction
+      dimension 0 for input with 0 dimensions"): a scalar is reduced over the
+      replicas only, as Keras does for the other strategies.
+    """
+    import tensorflow as tf
+
+    class MultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            reduce = super().reduce
+            if isinstance(value, (dict, list, tuple)):
+                return tf.nest.map_structure(lambda v: reduce(reduce_op, v, axis), value)
+            local = self.experimental_local_results(value)[0]
+            if axis is not None and getattr(local, "shape", None) is not None \
+                    and local.shape.rank == 0:
+                axis = None
+            return reduce(reduce_op, value, axis)
+
+    return MultiWorkerMirroredStrategy
+
+
 def select_distribution(strategy="auto", tpu=None):
     """Returns a `Distribution` for `strategy` (one of `STRATEGIES`).
 
@@ -119,7 +213,7 @@ def select_distribution(strategy="auto", tpu=None):
         config, task_type, index = _tf_config()
         if not config.get("cluster"):
             raise DistributionError("--strategy=multi_worker needs TF_CONFIG with a cluster spec")
-        mwms = tf.distribute.MultiWorkerMirroredStrategy()
+        mwms = _multi_worker_mirrored_strategy_class()()
         chief = (task_type == "chief") or (task_type == "worker" and index == 0
                                           and "chief" not in config["cluster"])
         return Distribution(f"MultiWorkerMirroredStrategy, {mwms.num_replicas_in_sync} replicas "
@@ -129,7 +223,8 @@ def select_distribution(strategy="auto", tpu=None):
     if strategy == "mirrored" or (strategy == "auto" and len(gpus) > 1):
         devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         mirrored = tf.distribute.MirroredStrategy(devices)
-        return Distribution(f"MirroredStrategy over {len(devices)} devices",
+        return Distribution(f"MirroredStrategy over {len(devices)} device"
+                            + ("s" if len(devices) > 1 else ""),
                             mirrored.num_replicas_in_sync, tf_strategy=mirrored)
     device = (gpus[0] if gpus else tf.config.list_logical_devices("CPU")[0]).name
     return Distribution(f"one device ({device})",
