@@ -3,9 +3,15 @@
     python recipes/export_serving.py --model=runs/glue/sst2/model.keras \
         --output=saved_models/sst2/1
     python recipes/export_serving.py --model=... --output=... --pairs        # MRPC, STS-B
+    python recipes/export_serving.py --model=runs/ner/model.keras --output=saved_models/ner/1 \
+        --label_names=O,B-PER,I-PER,B-ORG,I-ORG,B-LOC,I-LOC,B-MISC,I-MISC
+    python recipes/export_serving.py --model=runs/squad/model.keras --output=saved_models/squad/1
+    python recipes/export_serving.py --model=runs/swag/model.keras --output=saved_models/swag/1
     python recipes/export_serving.py --model=... --output=... --signatures=ids  # no TF Text
 
-Writes TF Serving's layout (saved_model.pb, variables/, assets/vocab.txt,
+The task (classifier, token classifier, question answerer, multiple choice) is
+read from the saved model; `--task` only checks it. Writes TF Serving's layout
+(saved_model.pb, variables/, assets/vocab.txt,
 assets.extra/tf_serving_warmup_requests) and prints the custom op types the
 graph needs; `saved_model_cli show --dir <output> --all` lists the signatures.
 """
@@ -16,10 +22,18 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+TASKS = {"classifier": ("BertClassifier", "BertFeatureClassifier"),
+         "token_classifier": ("BertTokenClassifier",),
+         "question_answerer": ("BertQuestionAnswerer",),
+         "multiple_choice": ("BertMultipleChoice",)}
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A task model saved with model.save('....keras').")
 flags.DEFINE_string("output", None, "saved_models/<name>/<version>")
-flags.DEFINE_bool("pairs", False, "The text signature takes text and text_pair.")
+flags.DEFINE_enum("task", None, list(TASKS), "Expected task; default: whatever --model is.")
+flags.DEFINE_bool("pairs", False, "Classifiers: the text signature takes text and text_pair.")
+flags.DEFINE_list("label_names", None, "Token classifiers: the tag of each label id "
+                  "(default: CoNLL-2003's 9 tags for a 9-label model).")
 flags.DEFINE_list("signatures", ["text", "ids"], "text and/or ids.")
 flags.mark_flags_as_required(["model", "output"])
 
@@ -32,8 +46,12 @@ def main(_):
     if not os.path.isfile(FLAGS.model):
         raise SystemExit(f"--model {FLAGS.model} does not exist.")
     task = keras.saving.load_model(FLAGS.model)
+    kind = type(task).__name__
+    if FLAGS.task and kind not in TASKS[FLAGS.task]:
+        raise SystemExit(f"--task={FLAGS.task} but {FLAGS.model} holds a {kind}.")
     ops = kbr.export_saved_model(task, FLAGS.output, pairs=FLAGS.pairs,
-                                 signatures=tuple(FLAGS.signatures))
+                                 signatures=tuple(FLAGS.signatures),
+                                 label_names=FLAGS.label_names)
     print(f"Serve it: tensorflow_model_server --rest_api_port=8501 "
           f"--model_name={os.path.basename(os.path.dirname(os.path.abspath(FLAGS.output)))} "
           f"--model_base_path={os.path.abspath(os.path.dirname(FLAGS.output))}")

@@ -81,6 +81,9 @@ class BertWordPreprocessor(BertPreprocessor):
     <tf.RaggedTensor [[1, 2, 3, 4]]>
     """
 
+    def eager_inputs(self, words):
+        return to_ragged_words(words)
+
     def call(self, words, labels=None):
         words, single = _as_batch(to_ragged_words(words))
         pieces, starts = self._word_pieces(words)
