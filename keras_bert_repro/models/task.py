@@ -171,10 +171,30 @@ class BertTask(keras.Model):
         schedule._sized_by_fit = True
         self.train_function = None  # re-trace: the schedule's constants changed
 
-    def predict(self, x, batch_size=None, **kwargs):
+    def predict(self, x, batch_size=None, verbose="auto", **kwargs):
         if self._wants_text(x):
+            if not isinstance(x, tf.data.Dataset) and not kwargs:
+                return self._predict_text(x, batch_size or 64, verbose)
             x, batch_size = self._text_dataset(x, batch_size=batch_size or 64), None
-        return super().predict(x, batch_size=batch_size, **kwargs)
+        return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+
+    def _predict_text(self, x, batch_size, verbose):
+        """In-memory text: each batch through the traced preprocessor (~1 ms) and
+        `predict_on_batch`, not a tf.data pipeline, whose iterator alone costs ~1 s
+        to instantiate (the TF Text graph) on every predict call."""
+        texts, count = _slices(x), self._count(x)
+        if count == 0:
+            raise ValueError("predict got no texts.")
+        starts = range(0, count, batch_size)
+        show = verbose == 1 or (verbose == "auto" and len(starts) > 1)
+        progbar = keras.utils.Progbar(len(starts), unit_name="batch") if show else None
+        outputs = []
+        for i, start in enumerate(starts):
+            batch = tf.nest.map_structure(lambda t: t[start:start + batch_size], texts)
+            outputs.append(self.predict_on_batch(self.preprocessor(batch)))
+            if progbar is not None:
+                progbar.update(i + 1)
+        return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
         if self._wants_text(x):
