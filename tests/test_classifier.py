@@ -129,6 +129,21 @@ def test_keras_file_round_trip_restores_the_training_state(small_classifier, sst
         keras.ops.convert_to_numpy(model.optimizer.variables[-1]))
 
 
+def test_predict_on_text_equals_the_model_on_each_preprocessed_text(small_classifier, sst2_slice):
+    """Batches of mixed lengths (padded per batch to multiples of 16) give what each
+    text gives alone; pairs too."""
+    model = kbr.BertClassifier(small_classifier.backbone, num_classes=2,
+                               preprocessor=kbr.BertPreprocessor(
+                                   small_classifier.preprocessor.tokenizer, 48,
+                                   pad_to_multiple_of=16))
+    texts = sst2_slice[0][:24]
+    batched = model.predict(texts, batch_size=8, verbose=0)
+    alone = np.concatenate([model.predict_on_batch(model.preprocessor(texts[i:i + 1]))
+                            for i in range(len(texts))])
+    np.testing.assert_allclose(batched, alone, atol=1e-5)
+    assert model.predict((texts[:5], texts[5:10]), verbose=0).shape == (5, 2)
+
+
 def test_token_id_inputs_work_without_preprocessor(small_classifier):
     bare = kbr.BertClassifier(small_classifier.backbone, num_classes=3)
     inputs = small_classifier.preprocessor(["hello world"])
