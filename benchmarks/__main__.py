@@ -1,12 +1,13 @@
-"""`python -m benchmarks` (or `make bench`): every benchmark, each writing its
-section of benchmarks/RESULTS.md."""
+"""`python -m benchmarks` (or `make bench`): every benchmark with its defaults, each
+writing its section of benchmarks/RESULTS.md (run a module alone for its flags)."""
 
 import subprocess
 import sys
 
-SUITE = ("benchmarks.tokenizer", "benchmarks.forward")
+SUITE = ("benchmarks.tokenizer", "benchmarks.forward", "benchmarks.serving",
+         "benchmarks.pretraining_data", "benchmarks.pretraining")
 
 if __name__ == "__main__":
     for module in SUITE:
         print(f"== {module}", flush=True)
-        subprocess.run([sys.executable, "-m", module, *sys.argv[1:]], check=True)
+        subprocess.run([sys.executable, "-m", module], check=True)

@@ -237,6 +237,24 @@ def test_parse_round_trip_and_batches(made, tokenizer):
     assert count == stats.instances
 
 
+def test_shard_batches_feed_the_pretraining_preprocessor(made, tokenizer):
+    """What pretrain_tpu.py does: parsed batches (int32 ragged rows) -> masked batches."""
+    from keras_bert_repro.text.pretraining_preprocessor import BertPretrainingPreprocessor
+
+    output, _ = made
+    pre = BertPretrainingPreprocessor(tokenizer, sequence_length=MAX_SEQ_LENGTH, seed=3)
+    batches = pre.dataset(pretraining_dataset(str(output / "*.tfrecord"), batch_size=32, seed=1))
+    x, y, weights = next(iter(batches))
+    assert x["token_ids"].shape == (32, MAX_SEQ_LENGTH)
+    assert x["mask_positions"].shape == y["mlm"].shape == (32, 20)
+    assert set(np.unique(y["nsp"].numpy())) <= {0, 1}
+    # The original's count: 15% of each instance's length ([CLS]/[SEP] counted), at most 20.
+    real = x["padding_mask"].numpy().sum(1)
+    chosen = weights["mlm"].numpy().sum(1)
+    expected = [min(20, max(1, round(n * 0.15))) for n in real.tolist()]
+    np.testing.assert_array_equal(chosen, expected)
+
+
 def test_truncation_in_closed_form_matches_the_loop():
     lengths = [(a, b) for a in range(1, 80, 3) for b in range(1, 80, 4)]
     a_len, b_len = np.array(lengths).T
