@@ -137,31 +137,34 @@ class BertTokenClassifier(BertTask):
             return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
         if kwargs:
             raise TypeError(f"predict on words takes no {', '.join(sorted(kwargs))}.")
+        preprocess = self.preprocessor
         if isinstance(x, tf.data.Dataset):
-            batches = x.map(lambda *element: element[0])
+            @tf.autograph.experimental.do_not_convert
+            def encode(words):
+                return preprocess(words), preprocess.word_starts(words)
+
             steps = int(x.cardinality())
             steps = steps if steps > 0 else None
+            dataset = x.map(lambda *element: element[0]).map(
+                encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
         else:
+            # In memory: batch by batch through the traced preprocessor, no tf.data
+            # iterator (whose set-up costs ~1 s a call).
             batch_size = batch_size or 64
-            batches = tf.data.Dataset.from_tensor_slices(to_ragged_words(x)).ragged_batch(
-                batch_size)
+            words = to_ragged_words(x)
             steps = math.ceil(self._count(x) / batch_size)
-        preprocess = self.preprocessor
-
-        @tf.autograph.experimental.do_not_convert
-        def encode(words):
-            return preprocess(words), preprocess.word_starts(words)
-
-        dataset = batches.map(encode, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-            tf.data.AUTOTUNE)
+            dataset = ((preprocess(words[i:i + batch_size]),
+                        preprocess.word_starts(words[i:i + batch_size]))
+                       for i in range(0, self._count(x), batch_size))
         # Batches differ in padded length, so Keras' predict could not stack the
         # piece logits: run batch by batch and keep each word's first-piece label.
         progress = keras.utils.Progbar(steps, verbose=1 if verbose == "auto" else verbose)
         predictions = []
         for inputs, starts in dataset:
-            logits = self.predict_on_batch({k: v.numpy() for k, v in inputs.items()})
+            logits = self.predict_on_batch({k: np.asarray(v) for k, v in inputs.items()})
             pieces = np.argmax(keras.ops.convert_to_numpy(logits), axis=-1)
-            for row, row_starts in zip(pieces, starts.numpy()):
+            starts = starts.numpy() if isinstance(starts, tf.RaggedTensor) else starts
+            for row, row_starts in zip(pieces, starts):
                 predictions.append(np.where(row_starts >= 0, row[np.maximum(row_starts, 0)],
                                             truncated_label))
             progress.add(1)

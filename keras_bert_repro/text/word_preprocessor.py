@@ -98,13 +98,17 @@ class BertWordPreprocessor(BertPreprocessor):
     def word_starts(self, words):
         """Where each word's first piece sits in `token_ids`: ragged int32
         `[batch, (words)]`, -1 for words cut off by `sequence_length`."""
-        if not tf.executing_eagerly():
-            # As `call` (see TFTextLayer): trace once, not once per dataset.
-            if getattr(self, "_graph_word_starts", None) is None:
-                self._graph_word_starts = tf.function(self._word_starts, autograph=False,
-                                                      reduce_retracing=True)
-            return self._graph_word_starts(words)
-        return self._word_starts(words)
+        # As `call` (see TFTextLayer): a traced graph, once per input rank, eagerly too.
+        words = to_ragged_words(words)
+        traced = self.__dict__.setdefault("_graph_word_starts", {})
+        rank = words.shape.rank
+        if rank not in traced:
+            traced[rank] = tf.function(self._word_starts, autograph=False, reduce_retracing=True)
+        starts = traced[rank](words)
+        if tf.executing_eagerly() and keras.config.backend() != "tensorflow" \
+                and not isinstance(starts, tf.RaggedTensor):
+            return np.asarray(starts)
+        return starts
 
     def _word_starts(self, words):
         words, single = _as_batch(to_ragged_words(words))
