@@ -11,8 +11,9 @@
 Instances come from `recipes/create_pretraining_data.py` (TFRecords, any `tf.io.gfile`
 path) or, with `--text_pattern`, straight from raw text; masking is dynamic, in
 `tf.data`. The original two-phase schedule is `--phase2_fraction=0.1`: the last 10%
-of the steps at length 512. A checkpoint every `--checkpoint_every` steps; a rerun
-with the same `--output_dir` resumes from the last one. At the end,
+of the steps at length 512 (from `--phase2_input_pattern`, records written at 512;
+records longer than phase 1's length are an error). A checkpoint every
+`--checkpoint_every` steps; a rerun with the same `--output_dir` resumes from the last one. At the end,
 `<output_dir>/preset` holds a preset that every `from_preset` loads.
 """
 
@@ -30,6 +31,8 @@ flags.DEFINE_string("tpu", None, "TPU name, grpc://host:port, or `local` (a TPU 
 flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker", "tpu"],
                   "Distribution (multi_worker reads TF_CONFIG).")
 flags.DEFINE_string("input_pattern", None, "Comma-separated globs of pre-training TFRecords.")
+flags.DEFINE_string("phase2_input_pattern", None, "TFRecords written at --phase2_seq_length for "
+                    "phase 2, as the original made them (default: --input_pattern).")
 flags.DEFINE_string("text_pattern", None, "Comma-separated globs of raw text (streaming mode).")
 flags.DEFINE_string("preset", None, "Start from this preset's weights and vocabulary.")
 flags.DEFINE_string("vocab_file", None, "vocab.txt for a model trained from scratch.")
@@ -100,7 +103,7 @@ def _phases():
     return phases
 
 
-def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed):
+def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed, phase):
     """Masked batches (x, y, sample_weight) of `batch_size`, repeated forever."""
     import keras_bert_repro as kbr
     from keras_bert_repro.data.pretraining import pretraining_dataset, streaming_pretraining_dataset
@@ -112,7 +115,9 @@ def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed):
         batches = streaming_pretraining_dataset(
             FLAGS.text_pattern.split(","), tokenizer, max_seq_length=sequence_length, **batching)
     else:
-        batches = pretraining_dataset(FLAGS.input_pattern.split(","), shuffle=True, **batching)
+        pattern = FLAGS.phase2_input_pattern if phase == 2 and FLAGS.phase2_input_pattern \
+            else FLAGS.input_pattern
+        batches = pretraining_dataset(pattern.split(","), shuffle=True, **batching)
     preprocessor = kbr.BertPretrainingPreprocessor(
         tokenizer, sequence_length=sequence_length, max_predictions_per_seq=max_predictions,
         mask_selection_rate=FLAGS.mask_selection_rate,
@@ -149,9 +154,10 @@ def _check_flags():
     if FLAGS.input_pattern:
         import tensorflow as tf
 
-        for pattern in FLAGS.input_pattern.split(","):
-            if not tf.io.gfile.glob(pattern):
-                raise UsageError(f"--input_pattern {pattern!r} matches no file")
+        for flag in ("input_pattern", "phase2_input_pattern"):
+            for pattern in (getattr(FLAGS, flag) or "").split(",") if getattr(FLAGS, flag) else []:
+                if not tf.io.gfile.glob(pattern):
+                    raise UsageError(f"--{flag} {pattern!r} matches no file")
     if FLAGS.num_train_steps % FLAGS.checkpoint_every:
         raise UsageError(f"--num_train_steps ({FLAGS.num_train_steps}) must be a multiple of "
                          f"--checkpoint_every ({FLAGS.checkpoint_every})")
@@ -224,14 +230,14 @@ def run():
     os.makedirs(FLAGS.output_dir, exist_ok=True)
     history = _History(os.path.join(FLAGS.output_dir, "history.json"), step)
     start, first_step = time.perf_counter(), step
-    for length, predictions, first, last in _phases():
+    for phase, (length, predictions, first, last) in enumerate(_phases(), start=1):
         if step >= last:
             continue
         # Keras splits each batch over the replicas (tf.distribute, JAX data parallel),
         # so the dataset holds global batches; a resumed run gets a fresh seed (data
         # order and masks).
         dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
-                           FLAGS.seed + step // every)
+                           FLAGS.seed + step // every, phase)
         print(f"phase: length {length}, steps {max(first, step)}..{last}", flush=True)
         # History before checkpoint: a kill between them leaves no checkpoint without
         # its history line (lines past the checkpoint are dropped on resume).
