@@ -28,7 +28,8 @@ TASKS = {"classifier": ("BertClassifier", "BertFeatureClassifier"),
          "multiple_choice": ("BertMultipleChoice",)}
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A task model saved with model.save('....keras').")
+flags.DEFINE_string("model", None, "A task model saved with model.save('....keras'), or a "
+                    "fine-tuning run's output_dir (its model.keras).")
 flags.DEFINE_string("output", None, "saved_models/<name>/<version>")
 flags.DEFINE_enum("task", None, list(TASKS), "Expected task; default: whatever --model is.")
 flags.DEFINE_bool("pairs", False, "Classifiers: the text signature takes text and text_pair.")
@@ -43,9 +44,13 @@ def main(_):
 
     import keras_bert_repro as kbr
 
-    if not os.path.isfile(FLAGS.model):
-        raise SystemExit(f"--model {FLAGS.model} does not exist.")
-    task = keras.saving.load_model(FLAGS.model)
+    path = FLAGS.model
+    if os.path.isdir(path):
+        path = os.path.join(path, "model.keras")
+    if not os.path.isfile(path):
+        raise SystemExit(f"--model {path} does not exist (fine-tuning recipes write "
+                         "<output_dir>/model.keras).")
+    task = keras.saving.load_model(path)
     kind = type(task).__name__
     if FLAGS.task and kind not in TASKS[FLAGS.task]:
         raise SystemExit(f"--task={FLAGS.task} but {FLAGS.model} holds a {kind}.")

@@ -10,7 +10,8 @@ data beside the repo; `--data_dir=tfds` reads TensorFlow Datasets' `glue/<task>`
 which needs `tensorflow-datasets` and a network). Per learning rate of the grid it trains a fresh model
 (AdamW, warm-up over 10% then linear decay, batch 32) and evaluates dev after
 each epoch; the best run's dev metrics, the whole grid and run times go to
-`<output_dir>/results.json`, TensorBoard logs beside it, and with
+`<output_dir>/results.json`, the best model to `<output_dir>/model.keras`, TensorBoard
+logs beside it, and with
 `--predict_test` the test predictions in GLUE's submission format.
 `--lm_adaptation_steps=N` first continues masked-LM pre-training of the preset
 for N steps on domain text (`--lm_adaptation_text`, a glob of text files;
@@ -48,6 +49,8 @@ flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
                   "With --feature_based: hidden layers to concatenate (-1: last block).")
 flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
                   "With --feature_based: the mean over tokens, or the [CLS] features.")
+flags.DEFINE_bool("save_model", True, "Save the best run's model as <output_dir>/model.keras "
+                  "(what recipes/export_serving.py exports).")
 flags.DEFINE_integer("lm_adaptation_steps", 0, "Steps of masked-LM pre-training on domain text "
                      "before fine-tuning (0: none).")
 flags.DEFINE_string("lm_adaptation_text", None, "With --lm_adaptation_steps: a glob of text "
@@ -178,6 +181,9 @@ def main(_):
         json.dump(results, f, indent=2)
     print(f"best: lr={best['learning_rate']:g} dev {key}={best['epochs'][-1][key]:.4f} "
           f"-> {output_dir}/results.json")
+    if FLAGS.save_model:
+        best_model.save(os.path.join(output_dir, "model.keras"))
+        print(f"model -> {output_dir}/model.keras")
     if FLAGS.predict_test:
         write_test_predictions(best_model, task, os.path.join(output_dir, f"{task.folder}.tsv"))
 

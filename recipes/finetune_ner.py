@@ -36,7 +36,7 @@ flags.DEFINE_integer("max_eval_examples", None, "Use only the first N dev and te
 flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
 flags.DEFINE_string("output_dir", None, "Default: runs/ner/conll2003.")
 flags.DEFINE_bool("write_predictions", False, "Write dev and test predictions for conlleval.pl.")
-flags.DEFINE_bool("save_model", False, "Save the fine-tuned model as <output_dir>/model.keras.")
+flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras.")
 
 
 def predicted_tags(model, words, verbose):

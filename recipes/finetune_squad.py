@@ -44,6 +44,8 @@ flags.DEFINE_integer("max_query_length", 64, "Questions are cut to this many tok
 flags.DEFINE_integer("max_train_examples", None, "Train on the first N training questions only.")
 flags.DEFINE_integer("max_eval_examples", None, "Evaluate on the first N questions only.")
 flags.DEFINE_integer("seed", 0, "Random seed (article split, head initialisation, dropout).")
+flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras "
+                  "(what recipes/export_serving.py exports).")
 flags.DEFINE_string("output_dir", None, "Default: runs/squad/v1.1 (or v2.0).")
 
 
@@ -128,6 +130,9 @@ def main(_):
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(f"eval {json.dumps(metrics)} -> {output_dir}/results.json, predictions.json")
+    if FLAGS.save_model:
+        model.save(os.path.join(output_dir, "model.keras"))
+        print(f"model -> {output_dir}/model.keras")
 
 
 if __name__ == "__main__":

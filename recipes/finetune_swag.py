@@ -31,6 +31,8 @@ flags.DEFINE_integer("sequence_length", 80, "Max packed length of each choice.")
 flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
 flags.DEFINE_integer("max_eval_examples", None, "Evaluate on only the first N dev examples.")
 flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
+flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras "
+                  "(what recipes/export_serving.py exports).")
 flags.DEFINE_string("output_dir", os.path.join("runs", "swag"), "Where results.json goes.")
 
 
@@ -85,6 +87,9 @@ def main(_):
     with open(os.path.join(FLAGS.output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
     print(f"dev accuracy {results['accuracy']:.4f} -> {FLAGS.output_dir}/results.json")
+    if FLAGS.save_model:
+        model.save(os.path.join(FLAGS.output_dir, "model.keras"))
+        print(f"model -> {FLAGS.output_dir}/model.keras")
 
 
 if __name__ == "__main__":
