@@ -30,29 +30,37 @@ class TFTextLayer(keras.layers.Layer):
         ops costs ~25 ms a call); None (the default) runs `call` op by op."""
         return None
 
-    def _traced_call(self, key=None):
-        # One function per input rank: with reduce_retracing, a scalar call then a
-        # batch call would otherwise retrace for unknown rank, which TF Text rejects.
+    def _traced(self, method, key=None):
+        """`method` as a `tf.function`, one per `key` (the input ranks): with
+        reduce_retracing, a scalar call then a batch call would otherwise retrace
+        for unknown rank, which TF Text rejects."""
         calls = self.__dict__.setdefault("_graph_calls", {})
-        if key not in calls:
-            calls[key] = tf.function(self.call, autograph=False, reduce_retracing=True)
-        return calls[key]
+        name = (method.__name__, key)
+        if name not in calls:
+            calls[name] = tf.function(method, autograph=False, reduce_retracing=True)
+        return calls[name]
 
     def __call__(self, inputs, *args, **kwargs):
         if not tf.executing_eagerly():
             # Inside tf.data or another tf.function: trace `call` once per input
             # structure and reuse it, instead of re-tracing hundreds of TF Text ops
             # for every new dataset.
-            return self._traced_call()(inputs, *args, **kwargs)
+            return self._traced(self.call)(inputs, *args, **kwargs)
         tensors = None if args or kwargs else self.eager_inputs(inputs)
         if tensors is not None:
             ranks = tuple(t.shape.rank for t in tf.nest.flatten(tensors))
-            outputs = self._traced_call(ranks)(tensors)
+            outputs = self._traced(self.call, ranks)(tensors)
         else:
             outputs = self.call(inputs, *args, **kwargs)
-        if keras.config.backend() == "tensorflow":
-            return outputs
-        return tf.nest.map_structure(_to_numpy_unless_ragged, outputs)
+        return to_backend_outputs(outputs)
+
+
+def to_backend_outputs(outputs):
+    """Eager TF outputs as the backend wants them: TF tensors on TensorFlow, numpy
+    elsewhere (ragged ones stay `tf.RaggedTensor`)."""
+    if keras.config.backend() == "tensorflow":
+        return outputs
+    return tf.nest.map_structure(_to_numpy_unless_ragged, outputs)
 
 
 def _to_numpy_unless_ragged(x):

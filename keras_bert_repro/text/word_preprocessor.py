@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_bert_repro.text.packing import pack_segments
 from keras_bert_repro.text.preprocessor import BertPreprocessor
+from keras_bert_repro.text.tf_layer import to_backend_outputs
 
 
 def to_ragged_words(words, dtype=tf.string, name="words"):
@@ -100,15 +101,8 @@ class BertWordPreprocessor(BertPreprocessor):
         `[batch, (words)]`, -1 for words cut off by `sequence_length`."""
         # As `call` (see TFTextLayer): a traced graph, once per input rank, eagerly too.
         words = to_ragged_words(words)
-        traced = self.__dict__.setdefault("_graph_word_starts", {})
-        rank = words.shape.rank
-        if rank not in traced:
-            traced[rank] = tf.function(self._word_starts, autograph=False, reduce_retracing=True)
-        starts = traced[rank](words)
-        if tf.executing_eagerly() and keras.config.backend() != "tensorflow" \
-                and not isinstance(starts, tf.RaggedTensor):
-            return np.asarray(starts)
-        return starts
+        starts = self._traced(self._word_starts, words.shape.rank)(words)
+        return to_backend_outputs(starts) if tf.executing_eagerly() else starts
 
     def _word_starts(self, words):
         words, single = _as_batch(to_ragged_words(words))
