@@ -98,9 +98,9 @@ class BertTokenizer(TFTextLayer):
         # cleaning happens on the non-ASCII tokens, the only place it can act.
         pattern = basic_tokenizer.NON_ASCII_TOKEN
         text = tf.strings.regex_replace(text, r"\x00", "")
-        chunks = tf_text.regex_split(text, pattern, pattern)
+        chunks = basic_tokenizer.regex_split(text, pattern, pattern)
         ids = _by_path(chunks.flat_values, self._tokenize_ascii, self._tokenize_general)
-        return tf.RaggedTensor.from_row_lengths(ids, chunks.row_lengths()).merge_dims(1, 2)
+        return _merge_inner(chunks.with_flat_values(ids))
 
     def _tokenize_general(self, text):
         words = self.words(text)
@@ -108,7 +108,7 @@ class BertTokenizer(TFTextLayer):
         too_long = tf.strings.length(words.flat_values, unit="UTF8_CHAR") > \
             basic_tokenizer.MAX_CHARS_PER_WORD
         words = words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
-        return self._wordpiece.tokenize(words).merge_dims(-2, -1)
+        return _merge_inner(self._wordpiece.tokenize(words))
 
     def detokenize(self, ids):
         """Ids -> text, WordPiece continuations joined (`##`), words space-separated."""
@@ -140,3 +140,11 @@ def _by_path(text, ascii_fn, other_fn):
     ids = tf.concat([ascii_fn(tf.gather(text, ascii_rows)),
                      other_fn(tf.gather(text, other_rows))], axis=0)
     return tf.gather(ids, tf.math.invert_permutation(tf.concat([ascii_rows, other_rows], 0)))
+
+
+def _merge_inner(ids):
+    """Ragged `[rows, (a), (b)]` -> `[rows, (a * b)]`: `merge_dims(1, 2)` without
+    its validating asserts, which cost much inside `tf.data` (see
+    `basic_tokenizer.regex_split`)."""
+    return tf.RaggedTensor.from_row_splits(
+        ids.values.values, tf.gather(ids.values.row_splits, ids.row_splits), validate=False)
