@@ -7,9 +7,10 @@ import pytest
 import tensorflow as tf
 
 import keras_bert_repro as kbr
-from keras_bert_repro.text.packing import truncated_lengths
+from keras_bert_repro.text.packing import pack_segments, truncated_lengths
 from tests.bert_tokenization_oracle import FullTokenizer, truncate_seq_pair
 from tests.conftest import shared_data
+from tests.test_tokenizer import cond_ops
 
 
 @pytest.fixture(scope="module")
@@ -144,3 +145,52 @@ def test_config_round_trip_and_errors(tokenizer):
         kbr.BertPreprocessor(tokenizer, sequence_length=3)(("a", "b"))
     with pytest.raises(TypeError, match="must be strings"):
         pre(tf.constant([1, 2]))
+
+
+@pytest.mark.backend_independent
+def test_preprocessor_traces_no_validating_conds(tokenizer):
+    """Packing builds no ragged tensor (ragged boolean_mask/concat validate theirs
+    with conds, slow inside tf.data), so the whole layer traces none."""
+    text = tf.TensorSpec([None], tf.string)
+    for pad_to in (None, 8):
+        pre = kbr.BertPreprocessor(tokenizer, sequence_length=64, pad_to_multiple_of=pad_to)
+        assert cond_ops(pre.call, text) == []
+        assert cond_ops(lambda a, b: pre.call((a, b)), text, text) == []
+
+
+@pytest.mark.backend_independent
+@pytest.mark.parametrize("segments", [1, 2])
+def test_empty_batch_packs_to_the_narrowest_width(segments):
+    """No rows: `[0, sequence_length]`, or with `pad_to` `[0, min(pad_to, sequence_length)]`
+    (the longest of no rows is taken as 1 token), never a crash."""
+    empty = tf.ragged.constant([], tf.int32, ragged_rank=1)
+    for pad_to, width in ((None, 16), (8, 8), (64, 16)):
+        out = pack_segments([empty] * segments, 16, 101, 102, pad_to=pad_to)
+        assert sorted(out) == ["padding_mask", "segment_ids", "token_ids"]
+        for value in out.values():
+            assert value.shape == (0, width) and value.dtype == tf.int32
+
+
+@pytest.mark.backend_independent
+def test_empty_batch_in_the_preprocessor_and_tf_data(tokenizer):
+    pre = kbr.BertPreprocessor(tokenizer, sequence_length=40, pad_to_multiple_of=16)
+    assert np.asarray(pre(tf.constant([], tf.string))["token_ids"]).shape == (0, 16)
+    texts = tf.constant([], tf.string)
+    ds = tf.data.Dataset.from_tensors((texts, texts)).map(lambda a, b: pre((a, b)))
+    assert [tuple(x["segment_ids"].shape) for x in ds] == [(0, 16)]
+
+
+@pytest.mark.backend_independent
+def test_packing_pads_with_pad_id_and_keeps_int64_tokens():
+    a = tf.ragged.constant([[7, 8, 9, 10], [5], []], tf.int64)
+    b = tf.ragged.constant([[20], [21, 22, 23, 24], []], tf.int64)
+    single = pack_segments([a], 5, cls_id=1, sep_id=2, pad_id=-1)
+    assert single["token_ids"].numpy().tolist() == [
+        [1, 7, 8, 9, 2], [1, 5, 2, -1, -1], [1, 2, -1, -1, -1]]
+    assert single["padding_mask"].numpy().tolist() == [
+        [1, 1, 1, 1, 1], [1, 1, 1, 0, 0], [1, 1, 0, 0, 0]]
+    pair = pack_segments([a, b], 7, cls_id=1, sep_id=2, pad_id=-1)  # room for 4 tokens
+    assert pair["token_ids"].numpy().tolist() == [
+        [1, 7, 8, 9, 2, 20, 2], [1, 5, 2, 21, 22, 23, 2], [1, 2, 2, -1, -1, -1, -1]]
+    assert pair["segment_ids"].numpy().tolist() == [
+        [0, 0, 0, 0, 0, 1, 1], [0, 0, 0, 1, 1, 1, 1], [0, 0, 1, 0, 0, 0, 0]]

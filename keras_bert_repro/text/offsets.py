@@ -10,6 +10,7 @@ back to the characters that produced them.
 
 import tensorflow as tf
 import tensorflow_text as tf_text
+from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_repro.text import basic_tokenizer
 from keras_bert_repro.text.tf_layer import to_string_tensor
@@ -71,7 +72,7 @@ class OffsetTokenizer:
         joined = tf.strings.reduce_join(chars.with_flat_values(normalized), axis=1)
         row_byte_starts = tf.cumsum(_length(joined), exclusive=True)
 
-        words, word_starts, _ = tf_text.regex_split_with_offsets(joined, _SPLIT, _KEEP)
+        words, word_starts = _split_with_starts(joined)
         flat_words = words.flat_values
         word_bytes = _length(flat_words)
         too_long = tf.strings.length(flat_words, unit="UTF8_CHAR") > \
@@ -87,8 +88,7 @@ class OffsetTokenizer:
                               piece_ends.flat_values)
 
         row_of_token = tf.gather(words.value_rowids(), word_of_token)
-        base = tf.gather(row_byte_starts, row_of_token) + tf.gather(
-            word_starts.flat_values, word_of_token)
+        base = tf.gather(row_byte_starts, row_of_token) + tf.gather(word_starts, word_of_token)
         first_char = tf.searchsorted(char_byte_ends, base + piece_starts, side="right",
                                      out_type=tf.int64)
         last_char = tf.searchsorted(char_byte_ends, base + piece_ends - 1, side="right",
@@ -96,10 +96,10 @@ class OffsetTokenizer:
         end_char = self._absorb_removed_marks(chars, normalized, last_char + 1)
 
         row_char_starts = tf.gather(chars.row_splits, row_of_token)
-        nested = [words.row_splits, ids.row_splits]
+        token_splits = tf.gather(ids.row_splits, words.row_splits)  # each text's first token
 
         def per_text(flat):
-            return tf.RaggedTensor.from_nested_row_splits(flat, nested).merge_dims(1, 2)
+            return tf.RaggedTensor.from_row_splits(flat, token_splits, validate=False)
 
         return (per_text(ids.flat_values),
                 per_text(tf.cast(first_char - row_char_starts, tf.int32)),
@@ -118,8 +118,8 @@ class OffsetTokenizer:
             tf.strings.reduce_join(chars.with_flat_values(cleaned), axis=1),
             encoding="utf-8"), "UTF-8").flat_values
         counts = tf.where(cleaned == "", 0, tf.where(cleaned == "\u0130", 2, 1))
-        lowered = tf.strings.reduce_join(
-            tf.RaggedTensor.from_row_lengths(lowered, tf.cast(counts, tf.int64)), axis=1)
+        lowered = tf.strings.reduce_join(tf.RaggedTensor.from_row_lengths(
+            lowered, tf.cast(counts, tf.int64), validate=False), axis=1)
         return tf.strings.regex_replace(tf_text.normalize_utf8(lowered, "NFD"), r"\p{Mn}", "")
 
     @staticmethod
@@ -132,6 +132,15 @@ class OffsetTokenizer:
         stops = tf.sort(tf.concat([tf.where(tf.logical_not(removed_mark))[:, 0],
                                    chars.row_splits[1:]], axis=0))
         return tf.gather(stops, tf.searchsorted(stops, end, side="left", out_type=tf.int64))
+
+
+def _split_with_starts(text):
+    """`[batch]` strings -> ragged words `[batch, (words)]` and each word's flat byte
+    start: `tf_text.regex_split_with_offsets` without its validating asserts, slow
+    inside `tf.data` (see `basic_tokenizer.regex_split`)."""
+    words, starts, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
+        text, f"({_SPLIT})", f"({_KEEP})")
+    return tf.RaggedTensor.from_row_splits(words, row_splits, validate=False), starts
 
 
 def _length(strings):

@@ -18,49 +18,55 @@ def truncated_lengths(len_a, len_b, budget):
     return new_a, new_b
 
 
-def _keep_first(ragged, lengths):
-    positions = tf.ragged.range(ragged.row_lengths())
-    return tf.ragged.boolean_mask(ragged, positions < tf.cast(lengths, positions.dtype)[:, None])
-
-
 def pack_segments(segments, sequence_length, cls_id, sep_id, pad_id=0, pad_to=None):
     """One or two ragged `[batch, (tokens)]` segments -> dense model inputs.
 
     Returns a dict of int32 `[batch, length]`: `token_ids`, `segment_ids`,
     `padding_mask`. `length` is `sequence_length`, or with `pad_to` the longest
-    packed row rounded up to a multiple of `pad_to` (capped at `sequence_length`).
+    packed row rounded up to a multiple of `pad_to` (capped at `sequence_length`;
+    an empty batch gets the narrowest, `min(pad_to, sequence_length)`).
+
+    Each cell of the output looks up its token in one flat list, so no ragged
+    tensor is built: ragged `boolean_mask`/`concat` validate their results with
+    asserts in conds, ~0.3-0.9 ms each inside `tf.data.map`.
+
+    >>> ids = tf.ragged.constant([[7, 8, 9], [5]])  # doctest: +SKIP
+    >>> pack_segments([ids], 4, cls_id=1, sep_id=2)["token_ids"].numpy().tolist()  # doctest: +SKIP
+    [[1, 7, 8, 2], [1, 5, 2, 0]]
     """
     if len(segments) not in (1, 2):
         raise ValueError(f"BERT packs one or two segments, got {len(segments)}.")
     budget = sequence_length - len(segments) - 1
     if budget < len(segments):
         raise ValueError(f"sequence_length={sequence_length} leaves no room for text.")
-    segments = [tf.cast(s, tf.int32) for s in segments]
     lengths = [tf.cast(s.row_lengths(), tf.int32) for s in segments]
     if len(segments) == 1:
-        segments = [_keep_first(segments[0], tf.minimum(lengths[0], budget))]
+        kept = [tf.minimum(lengths[0], budget)]
     else:
-        new_a, new_b = truncated_lengths(lengths[0], lengths[1], budget)
-        segments = [_keep_first(segments[0], new_a), _keep_first(segments[1], new_b)]
-    batch = tf.shape(lengths[0])[0]
-    cls = tf.fill([batch, 1], cls_id)
-    sep = tf.fill([batch, 1], sep_id)
-    pieces, types = [cls], [tf.zeros([batch, 1], tf.int32)]
-    for index, segment in enumerate(segments):
-        pieces += [segment, sep]
-        types += [tf.ones_like(segment) * index, tf.fill([batch, 1], index)]
-    token_ids = tf.concat(pieces, axis=1)
-    segment_ids = tf.concat(types, axis=1)
+        kept = list(truncated_lengths(lengths[0], lengths[1], budget))
+    total = 1 + tf.add_n([k + 1 for k in kept])  # [CLS] A [SEP] (B [SEP])
     if pad_to:
-        longest = tf.reduce_max(token_ids.row_lengths())
-        length = tf.minimum(tf.constant(sequence_length, tf.int64),
-                            (longest + pad_to - 1) // pad_to * pad_to)
+        longest = tf.reduce_max(tf.concat([total, [1]], 0))  # 1 for an empty batch
+        length = tf.minimum(sequence_length, (longest + pad_to - 1) // pad_to * pad_to)
     else:
         length = sequence_length
-    shape = tf.stack([tf.cast(batch, tf.int64), tf.cast(length, tf.int64)])
-    dense_ids = token_ids.to_tensor(default_value=pad_id, shape=shape)
-    return {
-        "token_ids": dense_ids,
-        "segment_ids": segment_ids.to_tensor(default_value=0, shape=shape),
-        "padding_mask": tf.cast(tf.ones_like(token_ids).to_tensor(shape=shape), tf.int32),
-    }
+    column = tf.range(length)[None, :]
+    # Each cell's token as an index into `pool`: 0 pad, 1 [CLS], 2 [SEP], then the
+    # segments' tokens.
+    pool, pool_size = [tf.constant([pad_id, cls_id, sep_id], tf.int32)], 3
+    source = tf.where(column == 0, 1, tf.zeros([tf.shape(total)[0], length], tf.int32))
+    segment_ids = tf.zeros_like(source)
+    start = tf.ones_like(total)[:, None]  # the column where the segment starts
+    for index, (segment, keep) in enumerate(zip(segments, kept)):
+        offset, keep = column - start, keep[:, None]
+        first = pool_size + tf.cast(segment.row_starts(), tf.int32)[:, None]
+        source = tf.where((offset >= 0) & (offset < keep), first + offset, source)
+        source = tf.where(offset == keep, 2, source)
+        if index:
+            segment_ids = tf.cast(offset >= 0, tf.int32)
+        pool.append(tf.cast(segment.values, tf.int32))
+        pool_size += tf.size(pool[-1])
+        start += keep + 1
+    padding_mask = tf.cast(column < total[:, None], tf.int32)
+    return {"token_ids": tf.gather(tf.concat(pool, 0), source),
+            "segment_ids": segment_ids * padding_mask, "padding_mask": padding_mask}
