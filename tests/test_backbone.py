@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_bert_repro as kbr
-from keras_bert_repro.layers import MultiHeadSelfAttention
+from keras_bert_repro.layers import Dropout, MultiHeadSelfAttention
 from tests.conftest import to_numpy
 
 TINY = dict(vocabulary_size=200, num_layers=2, num_heads=2, hidden_dim=32,
@@ -116,6 +116,29 @@ def test_dropout_is_active_only_in_training():
     c = to_numpy(bb(inputs, training=True)["sequence_output"])
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1e-3
+
+
+def test_attention_dropout_is_separate_and_kept_in_the_config():
+    keras.utils.set_random_seed(4)
+    bb = kbr.BertBackbone(**TINY, dropout=0.0, attention_dropout=0.5)
+    inputs = tiny_inputs()
+    a = to_numpy(bb(inputs, training=True)["sequence_output"])
+    b = to_numpy(bb(inputs, training=False)["sequence_output"])
+    assert np.abs(a - b).max() > 1e-3  # only the attention probabilities dropped
+    clone = kbr.BertBackbone.from_config(bb.get_config())
+    assert (clone.dropout, clone.attention_dropout) == (0.0, 0.5)
+    no_attention = kbr.BertBackbone(**TINY, attention_dropout=0.0)
+    assert no_attention.dropout == 0.1 and no_attention.attention_dropout == 0.0
+    assert kbr.BertBackbone(**TINY, dropout=0.2).attention_dropout == 0.2
+
+
+def test_dropout_layer_scales_kept_units_and_drops_about_the_rate():
+    keras.utils.set_random_seed(3)
+    out = to_numpy(Dropout(0.25)(keras.ops.ones((200, 200)), training=True))
+    kept = out != 0
+    np.testing.assert_allclose(out[kept], 1 / 0.75, rtol=1e-6)
+    assert abs(1 - kept.mean() - 0.25) < 0.01
+    np.testing.assert_array_equal(to_numpy(Dropout(0.25)(keras.ops.ones((3, 3)))), 1.0)
 
 
 def test_explicit_attention_path_matches_fused_path():

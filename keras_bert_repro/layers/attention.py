@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_bert_repro.layers.dropout import Dropout
+
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
 class MultiHeadSelfAttention(keras.layers.Layer):
@@ -53,7 +55,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.key_dense = dense("key")
         self.value_dense = dense("value")
         self.output_dense = dense("output")
-        self.dropout = keras.layers.Dropout(self.attention_dropout, dtype=self.dtype_policy)
+        self.dropout = Dropout(self.attention_dropout, dtype=self.dtype_policy)
 
     def _split_heads(self, x):
         batch, length = ops.shape(x)[0], ops.shape(x)[1]

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_repro.layers.attention import MultiHeadSelfAttention
+from keras_bert_repro.layers.dropout import Dropout
 
 LAYER_NORM_EPSILON = 1e-12
 
@@ -54,7 +55,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
             self.num_heads, attention_dropout=self.attention_dropout,
             kernel_initializer=init, dtype=policy, name="attention")
         self.attention.build(input_shape)
-        self.attention_dropout_layer = keras.layers.Dropout(self.dropout_rate, dtype=policy)
+        self.attention_dropout_layer = Dropout(self.dropout_rate, dtype=policy)
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=LAYER_NORM_EPSILON, dtype=policy, name="attention_layer_norm")
         self.attention_layer_norm.build(input_shape)
@@ -65,7 +66,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.output_dense = keras.layers.Dense(
             hidden, kernel_initializer=init, dtype=policy, name="output_dense")
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
-        self.output_dropout = keras.layers.Dropout(self.dropout_rate, dtype=policy)
+        self.output_dropout = Dropout(self.dropout_rate, dtype=policy)
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=LAYER_NORM_EPSILON, dtype=policy, name="output_layer_norm")
         self.output_layer_norm.build(input_shape)

@@ -4,6 +4,7 @@ import keras
 
 from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
+from keras_bert_repro.layers.dropout import Dropout
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
@@ -27,6 +28,9 @@ class BertBackbone(keras.Model):
         max_sequence_length: rows of the learned position table.
         num_segments: rows of the segment embedding (2: A and B).
         dropout: dropout everywhere (0.1 in the paper).
+        attention_dropout: dropout on the attention probabilities (default:
+            `dropout`). `0.0` lets training run the fused attention kernel
+            (flash attention on GPU/TPU) and skips a [batch, heads, seq, seq] mask.
         activation: `"gelu"` (exact) or `"gelu_approximate"` (tanh form of
             Google's original code). Loaders set the one their checkpoint used.
         causal: each position attends only to itself and earlier ones (the
@@ -46,7 +50,7 @@ class BertBackbone(keras.Model):
 
     def __init__(self, vocabulary_size, num_layers, num_heads, hidden_dim, intermediate_dim,
                  max_sequence_length=512, num_segments=2, dropout=0.1, activation="gelu",
-                 causal=False, dtype=None, **kwargs):
+                 causal=False, attention_dropout=None, dtype=None, **kwargs):
         # === Layers ===
         init = bert_initializer()
         token_embedding = keras.layers.Embedding(
@@ -59,10 +63,11 @@ class BertBackbone(keras.Model):
             max_sequence_length, initializer=init, dtype=dtype, name="position_embedding")
         embeddings_layer_norm = keras.layers.LayerNormalization(
             epsilon=LAYER_NORM_EPSILON, dtype=dtype, name="embeddings_layer_norm")
-        embeddings_dropout = keras.layers.Dropout(dropout, dtype=dtype, name="embeddings_dropout")
+        embeddings_dropout = Dropout(dropout, dtype=dtype, name="embeddings_dropout")
         blocks = [
             TransformerEncoderBlock(
-                num_heads, intermediate_dim, dropout=dropout, activation=activation,
+                num_heads, intermediate_dim, dropout=dropout,
+                attention_dropout=attention_dropout, activation=activation,
                 kernel_initializer=init, causal=causal, dtype=dtype,
                 name=f"transformer_layer_{i}")
             for i in range(num_layers)
@@ -98,6 +103,7 @@ class BertBackbone(keras.Model):
         self.max_sequence_length = int(max_sequence_length)
         self.num_segments = int(num_segments)
         self.dropout = float(dropout)
+        self.attention_dropout = float(dropout if attention_dropout is None else attention_dropout)
         self.activation = activation
         self._causal = bool(causal)
         self._hidden_states = hidden_states
@@ -152,6 +158,7 @@ class BertBackbone(keras.Model):
             "max_sequence_length": self.max_sequence_length,
             "num_segments": self.num_segments,
             "dropout": self.dropout,
+            "attention_dropout": self.attention_dropout,
             "activation": self.activation,
             "causal": self.causal,
             "name": self.name,

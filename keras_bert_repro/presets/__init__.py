@@ -17,7 +17,7 @@ from keras_bert_repro.presets.registry import PRESETS, Preset, get_preset, list_
 from keras_bert_repro.presets.weight_names import assign_google_weights
 
 # Arguments a caller may change without changing any weight's shape.
-OVERRIDABLE = ("dropout", "dtype", "name", "trainable", "activation")
+OVERRIDABLE = ("dropout", "attention_dropout", "dtype", "name", "trainable", "activation")
 
 
 def resolve_preset(preset):
