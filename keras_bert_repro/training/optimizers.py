@@ -49,8 +49,40 @@ class _LoadsUntrainedState:
         super().load_own_variables(store)
 
 
+class _ForeachAdamOnTorch:
+    """On the torch backend, Adam's update as one `torch._foreach_*` call per
+    operation over all variables, as Keras does for `keras.optimizers.AdamW` itself
+    but not for its subclasses (their generic path runs ~10 small ops and copies
+    per variable: about a third of a MiniLM training step on the CPU)."""
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if keras.backend.backend() != "torch" or self.amsgrad:
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        import torch
+
+        with torch.no_grad():
+            variables = [v.value for v in trainable_variables]
+            index = self._get_variable_index
+            m = [self._momentums[index(v)].value for v in trainable_variables]
+            v2 = [self._velocities[index(v)].value for v in trainable_variables]
+            dtype = variables[0].dtype
+            step = ops.cast(self.iterations + 1, dtype)
+            alpha = ops.cast(learning_rate, dtype) * ops.sqrt(
+                1 - ops.power(ops.cast(self.beta_2, dtype), step)) / (
+                1 - ops.power(ops.cast(self.beta_1, dtype), step))
+            grads = [g.to(dtype) for g in grads]
+            torch._foreach_mul_(m, self.beta_1)
+            torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
+            torch._foreach_mul_(v2, self.beta_2)
+            torch._foreach_addcmul_(v2, grads, grads, value=1 - self.beta_2)
+            denominator = torch._foreach_sqrt(v2)
+            torch._foreach_add_(denominator, self.epsilon)
+            torch._foreach_addcdiv_(variables, torch._foreach_mul(m, -alpha), denominator)
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertAdamW(_LoadsUntrainedState, ClipAfterCrossReplicaSum, keras.optimizers.AdamW):
+class BertAdamW(_LoadsUntrainedState, ClipAfterCrossReplicaSum, _ForeachAdamOnTorch,
+                keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` whose decay exclusions (LayerNorm, biases) are part of
     its config, so a model reloaded from `.keras` keeps sparing them, and whose
     clipping under a multi-replica TF strategy is the one-device update's."""
