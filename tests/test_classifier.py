@@ -50,6 +50,39 @@ def test_fit_on_raw_text_lowers_the_loss(classifier, sst2_slice):
     assert float(schedule(schedule.start_step + 16)) == 0.0  # decayed to zero at the end
 
 
+def test_fit_groups_texts_of_similar_length(small_classifier, sst2_slice):
+    """Training batches come from one length bucket each (padded to its multiple),
+    every text exactly once per epoch, in a different order each epoch, and the
+    schedule is sized with the grouped batch count."""
+    texts, labels = sst2_slice
+    pre = kbr.BertPreprocessor(small_classifier.preprocessor.tokenizer, sequence_length=64,
+                               pad_to_multiple_of=8)
+    model = kbr.BertClassifier(small_classifier.backbone, num_classes=2, preprocessor=pre)
+    lengths = model._packed_lengths(texts)
+    dataset = model._text_dataset(texts, np.arange(len(texts)), batch_size=4, shuffle=True,
+                                  seed=0, group_by_length=True)
+    epochs = [[(x["padding_mask"].numpy(), y.numpy()) for x, y in dataset] for _ in range(2)]
+    for batches in epochs:
+        assert len(batches) == int(dataset.cardinality())
+        seen = np.concatenate([index for _, index in batches])
+        assert sorted(seen.tolist()) == list(range(len(texts)))
+        for mask, index in batches:
+            buckets = set((lengths[index] - 1) // 8)
+            assert len(buckets) == 1, (lengths[index], mask.shape)
+            assert mask.shape[1] == 8 * (buckets.pop() + 1)
+            np.testing.assert_array_equal(mask.sum(1), lengths[index])
+    assert [i.tolist() for _, i in epochs[0]] != [i.tolist() for _, i in epochs[1]]
+    uniform = model._text_dataset(texts, np.arange(len(texts)), batch_size=4, shuffle=True,
+                                  seed=0, group_by_length=False)
+    assert int(uniform.cardinality()) == len(texts) // 4
+    model.compile()
+    model.fit(texts[:16], labels[:16], batch_size=4, verbose=0)
+    schedule = model.optimizer._learning_rate
+    grouped = model._text_dataset(texts[:16], labels[:16], batch_size=4, shuffle=True,
+                                  group_by_length=True)
+    assert schedule.total_steps == int(grouped.cardinality())
+
+
 def test_predict_gives_logits_per_text(classifier, sst2_slice):
     texts, _ = sst2_slice
     logits = classifier.predict(texts[:5], verbose=0)

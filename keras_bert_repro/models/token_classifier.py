@@ -103,7 +103,8 @@ class BertTokenClassifier(BertTask):
         return int(x.nrows()) if isinstance(x, tf.RaggedTensor) else len(x)
 
     def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
-                      seed=None):
+                      seed=None, group_by_length=False):
+        # Word batches are drawn uniformly (`group_by_length` applies to text tasks).
         if isinstance(x, tf.data.Dataset):
             return self._map_preprocessor(x)
         if sample_weight is not None:
