@@ -4,7 +4,8 @@ writing its section of benchmarks/RESULTS.md (run a module alone for its flags).
 import subprocess
 import sys
 
-SUITE = ("benchmarks.tokenizer", "benchmarks.forward", "benchmarks.serving",
+SUITE = ("benchmarks.tokenizer", "benchmarks.forward", "benchmarks.train_step",
+         "benchmarks.fit_sst2", "benchmarks.memory", "benchmarks.serving",
          "benchmarks.pretraining_data", "benchmarks.pretraining")
 
 if __name__ == "__main__":

