@@ -139,6 +139,12 @@ def test_dropout_layer_scales_kept_units_and_drops_about_the_rate():
     np.testing.assert_allclose(out[kept], 1 / 0.75, rtol=1e-6)
     assert abs(1 - kept.mean() - 0.25) < 0.01
     np.testing.assert_array_equal(to_numpy(Dropout(0.25)(keras.ops.ones((3, 3)))), 1.0)
+    # Independent across calls and between neighbouring elements (JAX hashes indices).
+    layer = Dropout(0.5)
+    a, b = (to_numpy(layer(keras.ops.ones((400, 400)), training=True)) != 0 for _ in range(2))
+    assert abs((a & b).mean() - 0.25) < 0.01
+    assert abs((a[:, 1:] & a[:, :-1]).mean() - 0.25) < 0.01
+    assert abs((a[1:] & a[:-1]).mean() - 0.25) < 0.01
 
 
 def test_explicit_attention_path_matches_fused_path():
