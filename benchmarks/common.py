@@ -1,8 +1,11 @@
 """Helpers shared by the benchmarks: data from ../shared/data and timing."""
 
 import csv
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 SHARED_DATA = os.environ.get(
@@ -54,3 +57,16 @@ def interleaved(fns, repeats):
             fn()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(t) for name, t in times.items()}
+
+
+def run_child(module, backend, *flags):
+    """Runs `python -m module *flags` with `KERAS_BACKEND=backend` (Keras fixes the
+    backend at import, so each backend gets a process) and returns the JSON object the
+    child printed last; on failure, prints the child's stderr tail and exits."""
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    out = subprocess.run([sys.executable, "-m", module, *flags], env=env, capture_output=True,
+                         text=True)
+    if out.returncode:
+        sys.stderr.write(out.stderr[-3000:])
+        raise SystemExit(f"{module} {' '.join(flags)} failed on {backend}")
+    return json.loads(out.stdout.strip().splitlines()[-1])

@@ -23,12 +23,11 @@ the framework itself).
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 import time
 
+from benchmarks.common import run_child
 from benchmarks.results import write_section
 
 BACKENDS = ("jax", "tensorflow", "torch")
@@ -132,14 +131,8 @@ def child(args):
 
 
 def measure(args, backend, side):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    out = subprocess.run([sys.executable, "-m", "benchmarks.fit_sst2", "--side", side,
-                          f"--examples={args.examples}", f"--dtype={args.dtype}"],
-                         env=env, capture_output=True, text=True)
-    if out.returncode:
-        sys.stderr.write(out.stderr[-3000:])
-        raise SystemExit(f"{side} on {backend} failed")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_child("benchmarks.fit_sst2", backend, "--side", side,
+                     f"--examples={args.examples}", f"--dtype={args.dtype}")
 
 
 def main():

@@ -10,9 +10,8 @@ for both Keras models, `torch.inference_mode` for HF (its default SDPA attention
 import argparse
 import json
 import os
-import subprocess
-import sys
 
+from benchmarks.common import run_child
 from benchmarks.results import write_section
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -70,12 +69,8 @@ def main():
         return measure_backend(args)
     rows = []
     for backend in BACKENDS:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        out = subprocess.run([sys.executable, "-m", "benchmarks.forward", "--child",
-                              f"--batch={args.batch}", f"--length={args.length}",
-                              f"--repeats={args.repeats}"],
-                             env=env, capture_output=True, text=True, check=True)
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result = run_child("benchmarks.forward", backend, "--child", f"--batch={args.batch}",
+                           f"--length={args.length}", f"--repeats={args.repeats}")
         hub = result["keras-hub"]
         for name, seq_per_s in result.items():
             rows.append(f"| {backend} | {name} | {seq_per_s:.1f} | {seq_per_s / hub:.2f}x |")

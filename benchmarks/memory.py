@@ -10,11 +10,10 @@ difference "built - imported" shows whether the weights are held once.
 
 import argparse
 import json
-import os
 import resource
-import subprocess
 import sys
 
+from benchmarks.common import run_child
 from benchmarks.results import write_section
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -71,14 +70,8 @@ def main():
     rows = []
     for backend in BACKENDS:
         for side in ("keras_bert_repro", "keras-hub"):
-            env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            out = subprocess.run([sys.executable, "-m", "benchmarks.memory", "--side", side,
-                                  f"--batch={args.batch}", f"--length={args.length}"],
-                                 env=env, capture_output=True, text=True)
-            if out.returncode:
-                sys.stderr.write(out.stderr[-3000:])
-                raise SystemExit(f"{side} on {backend} failed")
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = run_child("benchmarks.memory", backend, "--side", side, f"--batch={args.batch}",
+                          f"--length={args.length}")
             weights = r["params"] * 4 / 2 ** 20
             rows.append(f"| {backend} | {side} | {weights:.0f} | {r['built'] - r['imported']:.0f} "
                         f"| {r['peak']:.0f} |")

@@ -11,11 +11,10 @@ bfloat16 pays on CPUs with AVX512_BF16/AMX and on accelerators.
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 
+from benchmarks.common import run_child
 from benchmarks.results import write_section
 
 
@@ -57,15 +56,10 @@ def main():
         return child(args)
     results = {}
     for dtype in ("float32", "mixed_bfloat16"):
-        env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        out = subprocess.run([sys.executable, "-m", "benchmarks.mixed_precision",
-                              f"--dtype={dtype}", f"--max_train={args.max_train}",
-                              f"--epochs={args.epochs}", f"--learning_rate={args.learning_rate}",
-                              f"--seed={args.seed}"], env=env, capture_output=True, text=True)
-        if out.returncode:
-            sys.stderr.write(out.stderr[-3000:])
-            raise SystemExit(f"{dtype} run failed")
-        results[dtype] = json.loads(out.stdout.strip().splitlines()[-1])
+        results[dtype] = run_child(
+            "benchmarks.mixed_precision", args.backend, f"--dtype={dtype}",
+            f"--max_train={args.max_train}", f"--epochs={args.epochs}",
+            f"--learning_rate={args.learning_rate}", f"--seed={args.seed}")
         print(dtype, results[dtype], flush=True)
     fp32, bf16 = results["float32"], results["mixed_bfloat16"]
     rows = [f"| {dtype} | {100 * r['accuracy']:.1f} | {r['examples_per_second']:.1f} |"

@@ -18,10 +18,10 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 
+from benchmarks.common import run_child
 from benchmarks.results import write_section
 
 BACKENDS = ("tensorflow", "jax", "torch")
@@ -135,15 +135,9 @@ def main():
         return measure_backend(args)
     rows = []
     for backend in args.backends:
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-        out = subprocess.run([sys.executable, "-m", "benchmarks.train_step", "--child",
-                              f"--batch={args.batch}", f"--length={args.length}",
-                              f"--repeats={args.repeats}", f"--dtype={args.dtype}"],
-                             env=env, capture_output=True, text=True)
-        if out.returncode:
-            sys.stderr.write(out.stderr[-3000:])
-            raise SystemExit(f"{backend} child failed")
-        result = json.loads(out.stdout.strip().splitlines()[-1])
+        result = run_child("benchmarks.train_step", backend, "--child", f"--batch={args.batch}",
+                           f"--length={args.length}", f"--repeats={args.repeats}",
+                           f"--dtype={args.dtype}")
         peak, hub = result["peak_gflops"], result["results"]["keras-hub"]["seq_per_s"]
         for name, r in result["results"].items():
             rows.append(f"| {backend} | {name} | {r['seq_per_s']:.1f} | "
