@@ -24,15 +24,13 @@ class Dropout(keras.layers.Dropout):
     """
 
     def call(self, inputs, training=False):
-        if not (training and 0.0 < self.rate < 1.0 and self.noise_shape is None):
-            return super().call(inputs, training=training)
-        backend = keras.backend.backend()
-        if backend == "torch":
-            import torch
+        if training and 0.0 < self.rate < 1.0 and self.noise_shape is None:
+            if keras.backend.backend() == "torch":
+                import torch
 
-            return torch.nn.functional.dropout(inputs, p=self.rate, training=True)
-        if backend == "jax":
-            return self._hashed_dropout(inputs)
+                return torch.nn.functional.dropout(inputs, p=self.rate, training=True)
+            if keras.backend.backend() == "jax":
+                return self._hashed_dropout(inputs)
         return super().call(inputs, training=training)
 
     def _hashed_dropout(self, inputs):

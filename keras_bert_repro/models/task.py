@@ -95,11 +95,15 @@ class BertTask(keras.Model):
         """Tokens (padding excluded) each example packs to; for several rows per
         example (multiple choice), its longest row."""
         lengths = []
-        for start in range(0, self._count(texts), chunk):
-            part = tf.nest.map_structure(lambda t: t[start:start + chunk], texts)
+        for part in self._text_chunks(texts, chunk):
             mask = keras.ops.convert_to_numpy(self.preprocessor(part)["padding_mask"])
             lengths.append(mask.reshape(mask.shape[0], -1, mask.shape[-1]).sum(-1).max(-1))
-        return np.maximum(np.concatenate(lengths), 1).astype("int32")
+        return np.concatenate(lengths).astype("int32")
+
+    def _text_chunks(self, texts, size):
+        """Consecutive slices of `size` examples of in-memory text (pairs alike)."""
+        for start in range(0, self._count(texts), size):
+            yield tf.nest.map_structure(lambda t: t[start:start + size], texts)
 
     def _map_preprocessor(self, dataset):
         """Maps the preprocessor over the text of each element: elements are text
@@ -170,15 +174,10 @@ class BertTask(keras.Model):
         Example:
         >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
         """
-        batches = steps_per_epoch
         if self._wants_text(x):
-            batch_size = batch_size or 32
-            if not isinstance(x, tf.data.Dataset):
-                batches = batches or math.ceil(self._count(x) / batch_size)
-            x = self._text_dataset(x, y, sample_weight, batch_size, shuffle, seed,
+            # The dataset knows its batch count, which sizes the schedule.
+            x = self._text_dataset(x, y, sample_weight, batch_size or 32, shuffle, seed,
                                    group_by_length)
-            if steps_per_epoch is None and int(x.cardinality()) > 0:
-                batches = int(x.cardinality())
             y = sample_weight = batch_size = None
             shuffle = False  # done in the dataset
         if validation_data is not None and self._wants_text(
@@ -187,7 +186,7 @@ class BertTask(keras.Model):
                 validation_data = self._text_dataset(*validation_data, batch_size=64)
             else:
                 validation_data = self._map_preprocessor(validation_data)
-        self._size_schedule(x, epochs, batches, batch_size)
+        self._size_schedule(x, epochs, steps_per_epoch, batch_size)
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset brings its own order (Keras warns otherwise)
         return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
@@ -229,12 +228,11 @@ class BertTask(keras.Model):
         texts, count = _slices(x), self._count(x)
         if count == 0:
             raise ValueError("predict got no texts.")
-        starts = range(0, count, batch_size)
-        show = verbose == 1 or (verbose == "auto" and len(starts) > 1)
-        progbar = keras.utils.Progbar(len(starts), unit_name="batch") if show else None
+        steps = math.ceil(count / batch_size)
+        show = verbose == 1 or (verbose == "auto" and steps > 1)
+        progbar = keras.utils.Progbar(steps, unit_name="batch") if show else None
         outputs = []
-        for i, start in enumerate(starts):
-            batch = tf.nest.map_structure(lambda t: t[start:start + batch_size], texts)
+        for i, batch in enumerate(self._text_chunks(texts, batch_size)):
             outputs.append(self.predict_on_batch(self.preprocessor(batch)))
             if progbar is not None:
                 progbar.update(i + 1)

@@ -75,7 +75,13 @@ def regex_split(text, pattern, keep=""):
     """
     if text.shape.rank != 1:
         return tf_text.regex_split(text, pattern, keep)
+    return regex_split_with_starts(text, pattern, keep)[0]
+
+
+def regex_split_with_starts(text, pattern, keep=""):
+    """`[batch]` strings -> ragged pieces `[batch, (pieces)]` and each piece's byte
+    start within its text (flat), unvalidated as `regex_split`."""
     # The op wants the patterns grouped, as tf_text passes them (even an empty keep).
-    tokens, _, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
+    tokens, starts, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
         text, f"({pattern})", f"({keep})")
-    return tf.RaggedTensor.from_row_splits(tokens, row_splits, validate=False)
+    return tf.RaggedTensor.from_row_splits(tokens, row_splits, validate=False), starts

@@ -10,7 +10,6 @@ back to the characters that produced them.
 
 import tensorflow as tf
 import tensorflow_text as tf_text
-from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops
 
 from keras_bert_repro.text import basic_tokenizer
 from keras_bert_repro.text.tf_layer import to_string_tensor
@@ -72,7 +71,7 @@ class OffsetTokenizer:
         joined = tf.strings.reduce_join(chars.with_flat_values(normalized), axis=1)
         row_byte_starts = tf.cumsum(_length(joined), exclusive=True)
 
-        words, word_starts = _split_with_starts(joined)
+        words, word_starts = basic_tokenizer.regex_split_with_starts(joined, _SPLIT, _KEEP)
         flat_words = words.flat_values
         word_bytes = _length(flat_words)
         too_long = tf.strings.length(flat_words, unit="UTF8_CHAR") > \
@@ -132,15 +131,6 @@ class OffsetTokenizer:
         stops = tf.sort(tf.concat([tf.where(tf.logical_not(removed_mark))[:, 0],
                                    chars.row_splits[1:]], axis=0))
         return tf.gather(stops, tf.searchsorted(stops, end, side="left", out_type=tf.int64))
-
-
-def _split_with_starts(text):
-    """`[batch]` strings -> ragged words `[batch, (words)]` and each word's flat byte
-    start: `tf_text.regex_split_with_offsets` without its validating asserts, slow
-    inside `tf.data` (see `basic_tokenizer.regex_split`)."""
-    words, starts, _, row_splits = gen_regex_split_ops.regex_split_with_offsets(
-        text, f"({_SPLIT})", f"({_KEEP})")
-    return tf.RaggedTensor.from_row_splits(words, row_splits, validate=False), starts
 
 
 def _length(strings):

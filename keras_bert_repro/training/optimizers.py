@@ -53,7 +53,7 @@ class _ForeachAdamOnTorch:
     """On the torch backend, Adam's update as one `torch._foreach_*` call per
     operation over all variables, as Keras does for `keras.optimizers.AdamW` itself
     but not for its subclasses (their generic path runs ~10 small ops and copies
-    per variable: about a third of a MiniLM training step on the CPU)."""
+    per variable: up to a third of a MiniLM training step on a busy CPU)."""
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         if keras.backend.backend() != "torch" or self.amsgrad:
