@@ -147,16 +147,54 @@ def test_dropout_layer_scales_kept_units_and_drops_about_the_rate():
     assert abs((a[1:] & a[:-1]).mean() - 0.25) < 0.01
 
 
-def test_explicit_attention_path_matches_fused_path():
-    """With a vanishing dropout rate the training path (explicit softmax, used for
-    attention dropout) must agree with keras.ops.dot_product_attention."""
+def test_both_attention_paths_match_keras_dot_product_attention():
+    """The explicit softmax (training with attention dropout; inference on TF and
+    JAX's CPU) and the layer's inference path both equal keras.ops.dot_product_attention."""
     keras.utils.set_random_seed(5)
     att = MultiHeadSelfAttention(num_heads=4, attention_dropout=1e-7)
     x = keras.random.normal((2, 6, 32))
     mask = np.array([[1] * 6, [1, 1, 1, 0, 0, 0]], "int32")
-    fused = to_numpy(att(x, padding_mask=mask, training=False))
-    explicit = to_numpy(att(x, padding_mask=mask, training=True))
-    np.testing.assert_allclose(fused, explicit, atol=1e-5)
+    inference = to_numpy(att(x, padding_mask=mask, training=False))
+    heads = [keras.ops.reshape(dense(x), (2, 6, 4, 8))
+             for dense in (att.query_dense, att.key_dense, att.value_dense)]
+    fused = keras.ops.dot_product_attention(*heads, mask=keras.ops.cast(mask, "bool")[:, None, None, :])
+    reference = to_numpy(att.output_dense(keras.ops.reshape(fused, (2, 6, 32))))
+    np.testing.assert_allclose(inference, reference, atol=1e-5)
+    np.testing.assert_allclose(to_numpy(att(x, padding_mask=mask, training=True)), reference,
+                               atol=1e-5)
+
+
+def test_dropout_layer_at_a_vanishing_rate_keeps_everything():
+    out = to_numpy(Dropout(1e-7)(keras.ops.ones((300, 300)), training=True))
+    np.testing.assert_allclose(out, 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_pool_runs_the_last_block_on_cls_only_and_equals_pooled_output(causal):
+    keras.utils.set_random_seed(2)
+    bb = kbr.BertBackbone(**TINY, causal=causal)
+    inputs = tiny_inputs(batch=3, length=10)
+    full = to_numpy(bb(inputs)["pooled_output"])
+    np.testing.assert_allclose(to_numpy(bb.pool(inputs)), full, atol=1e-6)
+    # In a functional graph too, and the last block really computes one position.
+    pooled_model = keras.Model(bb.input, bb.pool(bb.input))
+    np.testing.assert_allclose(to_numpy(pooled_model(inputs)), full, atol=1e-6)
+    last = bb.get_layer(f"transformer_layer_{TINY['num_layers'] - 1}")
+    x = keras.random.normal((3, 10, TINY["hidden_dim"]))
+    assert tuple(last(x, first_token_only=True).shape) == (3, 1, TINY["hidden_dim"])
+    with pytest.raises(ValueError, match="outside"):
+        bb.pool({**inputs, "token_ids": inputs["token_ids"] + TINY["vocabulary_size"]})
+
+
+def test_first_token_only_attention_slices_an_attention_mask():
+    keras.utils.set_random_seed(6)
+    att = MultiHeadSelfAttention(num_heads=2)
+    x = keras.random.normal((2, 5, 16))
+    allowed = np.tril(np.ones((5, 5), "int32"))[None].repeat(2, 0)
+    allowed[:, 0, 2] = 1
+    full = to_numpy(att(x, attention_mask=allowed))
+    first = to_numpy(att(x, attention_mask=allowed, first_token_only=True))
+    np.testing.assert_allclose(first, full[:, :1], atol=1e-6)
 
 
 def test_mixed_precision_runs_in_bfloat16():

@@ -11,7 +11,7 @@ import tensorflow as tf
 import keras_bert_repro as kbr
 from keras_bert_repro.data import read_glue
 from keras_bert_repro.training import WarmupLinearDecay
-from tests.conftest import shared_data
+from tests.conftest import shared_data, to_numpy
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +188,12 @@ def test_token_id_inputs_work_without_preprocessor(small_classifier):
 def test_too_long_sequence_length_is_rejected(minilm_dir):
     with pytest.raises(ValueError, match="sequence_length=1024 exceeds"):
         kbr.BertClassifier.from_preset(minilm_dir, num_classes=2, sequence_length=1024)
+
+
+def test_logits_are_the_head_over_the_backbones_pooled_output(small_classifier, sst2_slice):
+    """The classifier runs its last block on [CLS] only (`BertBackbone.pool`);
+    that must not change what it computes."""
+    x = small_classifier.preprocessor(sst2_slice[0][:4])
+    pooled = small_classifier.backbone(x)["pooled_output"]
+    expected = to_numpy(small_classifier.get_layer("logits")(pooled))
+    np.testing.assert_allclose(to_numpy(small_classifier(x)), expected, atol=1e-5)

@@ -71,17 +71,19 @@ class TransformerEncoderBlock(keras.layers.Layer):
             epsilon=LAYER_NORM_EPSILON, dtype=policy, name="output_layer_norm")
         self.output_layer_norm.build(input_shape)
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+    def call(self, inputs, padding_mask=None, attention_mask=None, training=None,
+             first_token_only=False):
+        """`first_token_only`: compute the output of the first position (`[CLS]`)
+        alone, [batch, 1, hidden] — all a pooled-output task needs from the last block."""
         x = self.attention(inputs, padding_mask=padding_mask, attention_mask=attention_mask,
-                           causal=self.causal, training=training)
-        x = self.attention_layer_norm(inputs + self.attention_dropout_layer(x, training=training))
+                           causal=self.causal, training=training,
+                           first_token_only=first_token_only)
+        residual = inputs[:, :1, :] if first_token_only else inputs
+        x = self.attention_layer_norm(residual + self.attention_dropout_layer(x, training=training))
         h = self.intermediate_dense(x)
         h = keras.activations.gelu(h, approximate=self.activation == "gelu_approximate")
         h = self.output_dropout(self.output_dense(h), training=training)
         return self.output_layer_norm(x + h)
-
-    def compute_output_shape(self, input_shape):
-        return input_shape
 
     def get_config(self):
         config = super().get_config()

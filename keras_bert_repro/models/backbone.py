@@ -10,6 +10,17 @@ from keras_bert_repro.models.input_checks import check_backbone_inputs
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
 
 
+EMBEDDING_LAYERS = ("token_embedding", "segment_embedding", "position_embedding",
+                    "embeddings_layer_norm", "embeddings_dropout")
+
+
+def _embed(inputs, token_embedding, segment_embedding, position_embedding, layer_norm, dropout):
+    """Token + segment + position embeddings, LayerNorm, dropout."""
+    tokens = token_embedding(inputs["token_ids"])
+    x = tokens + segment_embedding(inputs["segment_ids"]) + position_embedding(tokens)
+    return dropout(layer_norm(x))
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
 class BertBackbone(keras.Model):
     """BERT encoder: embeddings -> `num_layers` post-LN Transformer blocks -> pooler.
@@ -79,9 +90,8 @@ class BertBackbone(keras.Model):
         # === Functional model ===
         inputs = {name: keras.Input(shape=(None,), dtype="int32", name=name)
                   for name in INPUT_NAMES}
-        tokens = token_embedding(inputs["token_ids"])
-        x = tokens + segment_embedding(inputs["segment_ids"]) + position_embedding(tokens)
-        x = embeddings_dropout(embeddings_layer_norm(x))
+        x = _embed(inputs, token_embedding, segment_embedding, position_embedding,
+                   embeddings_layer_norm, embeddings_dropout)
         hidden_states = [x]
         for block in blocks:
             x = block(x, padding_mask=inputs["padding_mask"])
@@ -124,6 +134,26 @@ class BertBackbone(keras.Model):
         self._causal = bool(value)
         for i in range(self.num_layers):
             self.get_layer(f"transformer_layer_{i}").causal = self._causal
+
+    def pool(self, inputs):
+        """The pooled `[CLS]` output alone, with the last block run for `[CLS]` only.
+
+        Equal to `self(inputs)["pooled_output"]`, but the last block skips the
+        query, feed-forward and output work of every other position (about a
+        seventh of MiniLM-L6's matmuls). Sentence(-pair) classification and
+        multiple choice build on it; works on symbolic and concrete inputs.
+
+        Example:
+        >>> pooled = bb.pool(bb.input)  # in a functional task model  # doctest: +SKIP
+        """
+        check_backbone_inputs(inputs, self.vocabulary_size, self.num_segments,
+                              self.max_sequence_length)
+        x = _embed(inputs, *(self.get_layer(name) for name in EMBEDDING_LAYERS))
+        for i in range(self.num_layers):
+            x = self.get_layer(f"transformer_layer_{i}")(
+                x, padding_mask=inputs["padding_mask"],
+                first_token_only=i == self.num_layers - 1)
+        return self.get_layer("pooled_dense")(x[:, 0, :])
 
     def feature_extractor(self, layers=(-4, -3, -2, -1), combine="concat"):
         """A model that returns hidden states, for the paper's feature-based use (5.3).

@@ -46,7 +46,7 @@ class BertClassifier(BertTask):
                                           dtype="float32", name="logits")
         # === Functional model ===
         inputs = backbone.input
-        pooled = backbone(inputs)["pooled_output"]
+        pooled = backbone.pool(inputs)
         outputs = logits_layer(head_dropout(pooled))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===

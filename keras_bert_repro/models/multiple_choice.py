@@ -128,7 +128,7 @@ class BertMultipleChoice(BertTask):
         # === Functional model ===
         inputs = {name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)
                   for name in INPUT_NAMES}
-        pooled = backbone({name: fold(x) for name, x in inputs.items()})["pooled_output"]
+        pooled = backbone.pool({name: fold(x) for name, x in inputs.items()})
         outputs = unfold(score_layer(head_dropout(pooled)), inputs["token_ids"])
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
