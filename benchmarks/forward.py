@@ -1,6 +1,6 @@
 """Backbone forward throughput: ours against keras-hub (same backend) and HF transformers.
 
-    python -m benchmarks.forward [--batch 32 --length 128 --repeats 5]
+    python -m benchmarks.forward [--batch 32 --length 128 --repeats 5 --backends jax,torch]
 
 Each Keras backend runs in its own process (Keras fixes the backend at import);
 MiniLM-L6 shape from the real checkpoint, fixed shapes, compiled `predict_on_batch`
@@ -10,6 +10,7 @@ for both Keras models, `torch.inference_mode` for HF (its default SDPA attention
 import argparse
 import json
 import os
+import sys
 
 from benchmarks.common import run_child
 from benchmarks.results import write_section
@@ -63,12 +64,13 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--length", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
     parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         return measure_backend(args)
     rows = []
-    for backend in BACKENDS:
+    for backend in args.backends:
         result = run_child("benchmarks.forward", backend, "--child", f"--batch={args.batch}",
                            f"--length={args.length}", f"--repeats={args.repeats}")
         hub = result["keras-hub"]
@@ -79,7 +81,7 @@ def main():
             f"length {args.length}, sequences per second, median of {args.repeats} interleaved "
             "repeats; ratio against keras-hub on the same backend.\n\n"
             "| backend | model | seq/s | vs keras-hub |\n|---|---|---:|---:|\n" + "\n".join(rows))
-    write_section("Backbone forward", "python -m benchmarks.forward", body)
+    write_section("Backbone forward", "python -m benchmarks.forward " + " ".join(sys.argv[1:]), body)
 
 
 if __name__ == "__main__":
