@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
 
 
@@ -63,7 +64,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.head_dim = hidden // self.num_heads
 
         def dense(name):
-            layer = keras.layers.Dense(
+            layer = Dense(
                 hidden, kernel_initializer=self.kernel_initializer,
                 dtype=self.dtype_policy, name=name,
             )

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_repro.layers.attention import MultiHeadSelfAttention
+from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
 
 LAYER_NORM_EPSILON = 1e-12
@@ -59,11 +60,11 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.attention_layer_norm = keras.layers.LayerNormalization(
             epsilon=LAYER_NORM_EPSILON, dtype=policy, name="attention_layer_norm")
         self.attention_layer_norm.build(input_shape)
-        self.intermediate_dense = keras.layers.Dense(
+        self.intermediate_dense = Dense(
             self.intermediate_dim, kernel_initializer=init, dtype=policy,
             name="intermediate_dense")
         self.intermediate_dense.build(input_shape)
-        self.output_dense = keras.layers.Dense(
+        self.output_dense = Dense(
             hidden, kernel_initializer=init, dtype=policy, name="output_dense")
         self.output_dense.build(tuple(input_shape[:-1]) + (self.intermediate_dim,))
         self.output_dropout = Dropout(self.dropout_rate, dtype=policy)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
 from keras_bert_repro.layers.initializers import bert_initializer
 
@@ -42,7 +43,7 @@ class MaskedLMHead(keras.layers.Layer):
 
     def build(self, inputs_shape, mask_positions_shape=None):
         hidden = inputs_shape[-1]
-        self.dense = keras.layers.Dense(
+        self.dense = Dense(
             hidden, kernel_initializer=self.kernel_initializer, dtype=self.dtype_policy,
             name="transform_dense")
         self.dense.build((None, None, hidden))

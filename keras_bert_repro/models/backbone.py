@@ -4,6 +4,7 @@ import keras
 
 from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
+from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 
@@ -83,7 +84,7 @@ class BertBackbone(keras.Model):
                 name=f"transformer_layer_{i}")
             for i in range(num_layers)
         ]
-        pooled_dense = keras.layers.Dense(
+        pooled_dense = Dense(
             hidden_dim, activation="tanh", kernel_initializer=init, dtype=dtype,
             name="pooled_dense")
 
