@@ -227,3 +227,33 @@ def test_token_ids_give_piece_logits_and_bad_input_is_named(ner):
     bare = BertTokenClassifier(ner.backbone, 3)
     with pytest.raises(ValueError, match="has no preprocessor"):
         bare.predict([["hello"]])
+
+
+@pytest.mark.backend_independent
+def test_fit_groups_sentences_of_similar_length(ner, conll_slice):
+    """Word batches come from one length bucket each (padded to its multiple),
+    every sentence once per epoch with its own labels, and the dataset knows its
+    batch count (for the schedule)."""
+    words, tags = conll_slice
+    labels = [[CONLL2003_LABELS.index(t) for t in row] for row in tags]
+    pre = BertWordPreprocessor(ner.preprocessor.tokenizer, sequence_length=64,
+                               pad_to_multiple_of=8)
+    model = BertTokenClassifier(ner.backbone, len(CONLL2003_LABELS), preprocessor=pre)
+    dataset = model._text_dataset(words, labels, batch_size=4, shuffle=True, seed=0,
+                                  group_by_length=True)
+
+    def rows(ids, y, mask):
+        return [(tuple(i[m > 0]), tuple(l[m > 0])) for i, l, m in zip(ids, y, mask)]
+
+    expected = []
+    for sentence, row_labels in zip(words, labels):
+        x, y, _ = pre([sentence], [row_labels])
+        expected += rows(x["token_ids"].numpy(), y.numpy(), x["padding_mask"].numpy())
+    got = []
+    for x, y, _ in dataset:
+        mask = x["padding_mask"].numpy()
+        lengths = mask.sum(1)
+        assert len(set((lengths - 1) // 8)) == 1 and mask.shape[1] == 8 * ((lengths[0] - 1) // 8 + 1)
+        got += rows(x["token_ids"].numpy(), y.numpy(), mask)
+    assert sorted(got) == sorted(expected)
+    assert int(dataset.cardinality()) == len(list(dataset))

@@ -80,16 +80,20 @@ class BertTask(keras.Model):
         multiple, so each batch pads only to its bucket: the batch order and the
         texts within a bucket are random, every text comes once per epoch, and the
         dataset knows its batch count (for the schedule and the progress bar)."""
-        lengths = self._packed_lengths(parts[0])
-        buckets = (lengths - 1) // multiple
-        boundaries = [multiple * (b + 1) + 1 for b in range(int(buckets.max()))]
+        buckets = (self._packed_lengths(parts[0]).astype("int64") - 1) // multiple
         batches = int(sum(math.ceil(c / batch_size) for c in np.bincount(buckets) if c))
-        dataset = tf.data.Dataset.from_tensor_slices(parts + (tf.constant(lengths),))
-        dataset = dataset.shuffle(len(lengths), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.bucket_by_sequence_length(
-            lambda *element: element[-1], boundaries, [batch_size] * (len(boundaries) + 1))
-        dataset = dataset.map(lambda *element: element[:-1])
+        dataset = tf.data.Dataset.from_tensor_slices(parts + (tf.constant(buckets),))
+        dataset = dataset.shuffle(len(buckets), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.group_by_window(
+            key_func=lambda *element: element[-1],
+            reduce_func=lambda _, window: self._batch(
+                window.map(lambda *element: element[:-1]), batch_size),
+            window_size=batch_size)
         return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+
+    @staticmethod
+    def _batch(dataset, batch_size):
+        return dataset.batch(batch_size)
 
     def _packed_lengths(self, texts, chunk=4096):
         """Tokens (padding excluded) each example packs to; for several rows per

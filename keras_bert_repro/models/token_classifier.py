@@ -104,7 +104,6 @@ class BertTokenClassifier(BertTask):
 
     def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
                       seed=None, group_by_length=False):
-        # Word batches are drawn uniformly (`group_by_length` applies to text tasks).
         if isinstance(x, tf.data.Dataset):
             return self._map_preprocessor(x)
         if sample_weight is not None:
@@ -112,10 +111,18 @@ class BertTokenClassifier(BertTask):
                              "word's first piece; give a word a negative label to ignore it.")
         parts = (to_ragged_words(x),) + (
             () if y is None else (to_ragged_words(y, tf.int32, name="labels"),))
+        multiple = self.preprocessor.pad_to_multiple_of
+        if shuffle and group_by_length and multiple:
+            return self._map_preprocessor(
+                self._length_grouped(parts, batch_size, seed, int(multiple)))
         dataset = tf.data.Dataset.from_tensor_slices(parts)
         if shuffle:
             dataset = dataset.shuffle(self._count(x), seed=seed, reshuffle_each_iteration=True)
-        return self._map_preprocessor(dataset.ragged_batch(batch_size))
+        return self._map_preprocessor(self._batch(dataset, batch_size))
+
+    @staticmethod
+    def _batch(dataset, batch_size):
+        return dataset.ragged_batch(batch_size)
 
     def _map_preprocessor(self, dataset):
         """Maps the preprocessor over batches of `words` or `(words, labels)`, giving
