@@ -1,5 +1,7 @@
 """Dense layer whose JAX gradient runs as two plain matmuls."""
 
+import functools
+
 import keras
 from keras import ops
 
@@ -31,13 +33,9 @@ class Dense(keras.layers.Dense):
         return x
 
 
-_MATMUL = []
-
-
+@functools.lru_cache(maxsize=None)
 def _jax_matmul():
     """`x @ w` with a custom VJP: dx = g @ w.T, dw = x.T @ g over flattened tokens."""
-    if _MATMUL:
-        return _MATMUL[0]
     import jax
     import jax.numpy as jnp
 
@@ -55,5 +53,4 @@ def _jax_matmul():
         return g @ w.T, jnp.einsum("ti,to->io", tokens, grads)
 
     matmul.defvjp(forward, backward)
-    _MATMUL.append(matmul)
     return matmul

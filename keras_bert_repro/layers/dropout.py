@@ -1,5 +1,7 @@
 """Dropout that takes each backend's fastest kernel."""
 
+import functools
+
 import keras
 
 
@@ -56,7 +58,7 @@ def _torch_dropout(inputs, rate):
 
     if inputs.device.type != "cpu":
         return torch.nn.functional.dropout(inputs, p=rate, training=True)
-    return _CpuDropout.apply(inputs, rate)
+    return _cpu_dropout_class().apply(inputs, rate)
 
 
 def _cpu_keep_mask(shape, rate):
@@ -71,7 +73,9 @@ def _cpu_keep_mask(shape, rate):
     return lanes.bitwise_and_(0x7FFF) <= threshold - 1, 32768.0 / threshold
 
 
+@functools.lru_cache(maxsize=None)
 def _cpu_dropout_class():
+    """The autograd Function, built on first use (torch is imported only then)."""
     import torch
 
     class CpuDropout(torch.autograd.Function):
@@ -91,16 +95,3 @@ def _cpu_dropout_class():
 
     return CpuDropout
 
-
-class _LazyCpuDropout:
-    """Defers building the autograd Function (and importing torch) to first use."""
-
-    _cls = None
-
-    def apply(self, inputs, rate):
-        if self._cls is None:
-            type(self)._cls = _cpu_dropout_class()
-        return self._cls.apply(inputs, rate)
-
-
-_CpuDropout = _LazyCpuDropout()
