@@ -66,14 +66,20 @@ class BertTask(keras.Model):
             return self._map_preprocessor(x)
         parts = (_slices(x),) + tuple(
             tf.constant(np.asarray(v)) for v in (y, sample_weight) if v is not None)
+        return self._map_preprocessor(
+            self._batches(parts, batch_size, shuffle, seed, group_by_length))
+
+    def _batches(self, parts, batch_size, shuffle, seed, group_by_length):
+        """Batches of in-memory examples (`parts[0]` the inputs): length-grouped when
+        shuffling with a preprocessor that pads to a multiple, else drawn uniformly."""
         multiple = getattr(self.preprocessor, "pad_to_multiple_of", None)
         if shuffle and group_by_length and multiple:
-            return self._map_preprocessor(
-                self._length_grouped(parts, batch_size, seed, int(multiple)))
+            return self._length_grouped(parts, batch_size, seed, int(multiple))
         dataset = tf.data.Dataset.from_tensor_slices(parts)
         if shuffle:
-            dataset = dataset.shuffle(self._count(x), seed=seed, reshuffle_each_iteration=True)
-        return self._map_preprocessor(dataset.batch(batch_size))
+            dataset = dataset.shuffle(self._count(parts[0]), seed=seed,
+                                      reshuffle_each_iteration=True)
+        return self._batch(dataset, batch_size)
 
     def _length_grouped(self, parts, batch_size, seed, multiple):
         """Shuffled batches of texts whose packed lengths round up to the same

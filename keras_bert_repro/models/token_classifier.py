@@ -111,14 +111,8 @@ class BertTokenClassifier(BertTask):
                              "word's first piece; give a word a negative label to ignore it.")
         parts = (to_ragged_words(x),) + (
             () if y is None else (to_ragged_words(y, tf.int32, name="labels"),))
-        multiple = self.preprocessor.pad_to_multiple_of
-        if shuffle and group_by_length and multiple:
-            return self._map_preprocessor(
-                self._length_grouped(parts, batch_size, seed, int(multiple)))
-        dataset = tf.data.Dataset.from_tensor_slices(parts)
-        if shuffle:
-            dataset = dataset.shuffle(self._count(x), seed=seed, reshuffle_each_iteration=True)
-        return self._map_preprocessor(self._batch(dataset, batch_size))
+        return self._map_preprocessor(
+            self._batches(parts, batch_size, shuffle, seed, group_by_length))
 
     @staticmethod
     def _batch(dataset, batch_size):
