@@ -177,6 +177,17 @@ def test_save_to_preset_round_trip_is_exact(minilm, minilm_dir, tmp_path, padded
                                       to_numpy(restored(padded_pair_batch)[key]))
 
 
+def test_hf_config_dropouts_map_to_hidden_and_attention_dropout(minilm_dir, tmp_path):
+    """HF configs state the two rates apart; each reaches its own backbone argument."""
+    config = json.load(open(os.path.join(minilm_dir, "config.json")))
+    config.update(hidden_dropout_prob=0.2, attention_probs_dropout_prob=0.05)
+    with open(tmp_path / "config.json", "w") as f:
+        json.dump(config, f)
+    os.symlink(os.path.join(minilm_dir, "model.safetensors"), tmp_path / "model.safetensors")
+    bb = kbr.BertBackbone.from_preset(str(tmp_path))
+    assert (bb.dropout, bb.attention_dropout) == (0.2, 0.05)
+
+
 def test_from_preset_overrides_and_refuses_shape_changes(minilm_dir):
     bb = kbr.BertBackbone.from_preset(minilm_dir, dropout=0.3)
     assert bb.dropout == 0.3

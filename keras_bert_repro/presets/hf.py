@@ -43,6 +43,8 @@ def hf_config_to_backbone(data, source):
         "max_sequence_length": data.get("max_position_embeddings", 512),
         "num_segments": data.get("type_vocab_size", 2),
         "dropout": data.get("hidden_dropout_prob", 0.1),
+        "attention_dropout": data.get("attention_probs_dropout_prob",
+                                      data.get("hidden_dropout_prob", 0.1)),
         "activation": _HF_ACTIVATIONS[act],
     }
 
