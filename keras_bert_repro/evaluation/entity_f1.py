@@ -17,7 +17,7 @@ def split_tag(tag):
     return prefix, chunk_type if hyphen else ""
 
 
-def _end_of_chunk(prev_tag, tag, prev_type, chunk_type):
+def end_of_chunk(prev_tag, tag, prev_type, chunk_type):
     """Whether a chunk ended between the previous and the current word (`endOfChunk`)."""
     return ((prev_tag, tag) in {("B", "B"), ("B", "O"), ("I", "B"), ("I", "O"), ("E", "E"),
                                 ("E", "I"), ("E", "O")}
@@ -25,7 +25,7 @@ def _end_of_chunk(prev_tag, tag, prev_type, chunk_type):
             or prev_tag in ("[", "]"))  # bracket chunks are one word long
 
 
-def _start_of_chunk(prev_tag, tag, prev_type, chunk_type):
+def start_of_chunk(prev_tag, tag, prev_type, chunk_type):
     """Whether a chunk started between the previous and the current word (`startOfChunk`)."""
     return ((prev_tag, tag) in {("B", "B"), ("I", "B"), ("O", "B"), ("O", "I"), ("E", "E"),
                                 ("E", "I"), ("O", "E")}
@@ -46,8 +46,8 @@ def entity_spans(tags):
     prev_tag, prev_type = "O", ""
     for i, tag in enumerate(tags):
         prefix, tag_type = split_tag(tag)
-        starts = _start_of_chunk(prev_tag, prefix, prev_type, tag_type)
-        if start is not None and (starts or _end_of_chunk(prev_tag, prefix, prev_type, tag_type)):
+        starts = start_of_chunk(prev_tag, prefix, prev_type, tag_type)
+        if start is not None and (starts or end_of_chunk(prev_tag, prefix, prev_type, tag_type)):
             spans.append((chunk_type, start, i - 1))
             start = None
         if starts:
@@ -105,16 +105,16 @@ def entity_f1(true_tags, predicted_tags):
     for (gold, guess), is_word in lines():
         correct, correct_type = split_tag(gold)
         guessed, guessed_type = split_tag(guess)
-        ended_correct = _end_of_chunk(last_correct, correct, last_correct_type, correct_type)
-        ended_guessed = _end_of_chunk(last_guessed, guessed, last_guessed_type, guessed_type)
+        ended_correct = end_of_chunk(last_correct, correct, last_correct_type, correct_type)
+        ended_guessed = end_of_chunk(last_guessed, guessed, last_guessed_type, guessed_type)
         if in_correct:
             if ended_correct and ended_guessed and last_guessed_type == last_correct_type:
                 in_correct = False
                 correct_chunks[last_correct_type] += 1
             elif ended_correct != ended_guessed or guessed_type != correct_type:
                 in_correct = False
-        started_correct = _start_of_chunk(last_correct, correct, last_correct_type, correct_type)
-        started_guessed = _start_of_chunk(last_guessed, guessed, last_guessed_type, guessed_type)
+        started_correct = start_of_chunk(last_correct, correct, last_correct_type, correct_type)
+        started_guessed = start_of_chunk(last_guessed, guessed, last_guessed_type, guessed_type)
         if started_correct and started_guessed and guessed_type == correct_type:
             in_correct = True
         if started_correct:

@@ -24,7 +24,7 @@ import tensorflow as tf
 import tensorflow_text as tf_text
 
 from keras_bert_repro.data.conll import CONLL2003_LABELS
-from keras_bert_repro.evaluation.entity_f1 import _end_of_chunk, _start_of_chunk, split_tag
+from keras_bert_repro.evaluation.entity_f1 import end_of_chunk, start_of_chunk, split_tag
 from keras_bert_repro.export.signatures import Serving, ids_spec, vocabulary_of
 
 # The characters Python's str.split() splits on (str.isspace()).
@@ -66,8 +66,8 @@ def chunk_tables(label_names):
     "O" before the first word: whether an entity starts at the current word, and
     whether one ended before it (conlleval's `startOfChunk` / `endOfChunk`)."""
     tags = [split_tag(name) for name in label_names] + [("O", "")]
-    starts = [[_start_of_chunk(p, c, pt, ct) for c, ct in tags] for p, pt in tags]
-    ends = [[_end_of_chunk(p, c, pt, ct) for c, ct in tags] for p, pt in tags]
+    starts = [[start_of_chunk(p, c, pt, ct) for c, ct in tags] for p, pt in tags]
+    ends = [[end_of_chunk(p, c, pt, ct) for c, ct in tags] for p, pt in tags]
     return starts, ends, [chunk_type for _, chunk_type in tags]
 
 
