@@ -2,6 +2,7 @@
 
     python recipes/finetune_glue.py --task=sst2 --epochs=3 --learning_rates=5e-5,3e-5,2e-5
     python recipes/finetune_glue.py --task=mrpc --preset=/path/to/uncased_L-12_H-768_A-12
+    python recipes/finetune_glue.py --task=cola --restarts=5
     python recipes/finetune_glue.py --task=sst2 --feature_based --feature_layers=-4,-3,-2,-1
     python recipes/finetune_glue.py --task=sst2 --lm_adaptation_steps=2000
 
@@ -9,7 +10,8 @@ Reads GLUE's layout (`<data_dir>/<Task>/{train,dev,test}.tsv`; default: the shar
 data beside the repo; `--data_dir=tfds` reads TensorFlow Datasets' `glue/<task>`,
 which needs `tensorflow-datasets` and a network). Per learning rate of the grid it trains a fresh model
 (AdamW, warm-up over 10% then linear decay, batch 32) and evaluates dev after
-each epoch; the best run's dev metrics, the whole grid and run times go to
+each epoch; `--restarts=N` trains N seeds per rate and keeps the best on dev, as
+the paper did for its small data sets; the best run's dev metrics, the whole grid and run times go to
 `<output_dir>/results.json`, the best model to `<output_dir>/model.keras`, TensorBoard
 logs beside it, and with
 `--predict_test` the test predictions in GLUE's submission format.
@@ -42,6 +44,8 @@ flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
 flags.DEFINE_integer("sequence_length", 128, "Max packed length.")
 flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
 flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
+flags.DEFINE_integer("restarts", 1, lower_bound=1, help="Runs per learning rate, seeds --seed, --seed+1, ...; the best "
+                     "on dev is kept, as the paper did on small data sets (CoLA, MRPC, RTE).")
 flags.DEFINE_string("output_dir", None, "Default: runs/glue/<task>.")
 flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
 flags.DEFINE_bool("feature_based", False, "Freeze BERT; train a dense head on its hidden layers.")
@@ -71,13 +75,13 @@ def predictions_of(model, task, texts):
     return logits[:, 0] if task.num_classes == 1 else np.argmax(logits, axis=-1)
 
 
-def train_one(lr, task, train, dev, preset, output_dir):
+def train_one(lr, seed, task, train, dev, preset, output_dir):
     import keras
 
     import keras_bert_repro as kbr
     from keras_bert_repro.evaluation import glue_metrics
 
-    keras.utils.set_random_seed(FLAGS.seed)
+    keras.utils.set_random_seed(seed)
     if FLAGS.feature_based:
         from keras_bert_repro.models.feature_classifier import BertFeatureClassifier
 
@@ -88,14 +92,15 @@ def train_one(lr, task, train, dev, preset, output_dir):
         model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
                                                sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(lr))
-    run_dir = os.path.join(output_dir, f"lr{lr:g}")
+    run_name = f"lr{lr:g}" + (f"_seed{seed}" if FLAGS.restarts > 1 else "")
+    run_dir = os.path.join(output_dir, run_name)
     history = []
 
     class DevEval(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             metrics = glue_metrics(task, dev[1], predictions_of(model, task, dev[0]))
             history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]), **metrics})
-            print(f"  lr={lr:g} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
+            print(f"  {run_name} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
 
     callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
     try:
@@ -106,8 +111,8 @@ def train_one(lr, task, train, dev, preset, output_dir):
         print("  (pip install tensorboard for TensorBoard logs)")
     start = time.perf_counter()
     model.fit(train[0], train[1], batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
-              seed=FLAGS.seed, verbose=1 if logging.level_info() else 2, callbacks=callbacks)
-    return model, {"learning_rate": lr, "epochs": history,
+              seed=seed, verbose=1 if logging.level_info() else 2, callbacks=callbacks)
+    return model, {"learning_rate": lr, "seed": seed, "epochs": history,
                    "train_seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -160,26 +165,28 @@ def main(_):
         preset = adapt(preset, train[0], output_dir)
     learning_rates = FLAGS.learning_rates or (["1e-3"] if FLAGS.feature_based else ["3e-5"])
     print(f"{task.name}: {n_train} train / {len(dev[1])} dev examples; metric {task.metric}; "
-          f"grid {learning_rates} x {FLAGS.epochs} epochs", flush=True)
+          f"grid {learning_rates} x {FLAGS.epochs} epochs x {FLAGS.restarts} restart(s)", flush=True)
 
     runs, best, best_model = [], None, None
     key = "pearson" if task.labels is None else task.metric
     for lr in (float(x) for x in learning_rates):
-        model, run = train_one(lr, task, train, dev, preset, output_dir)
-        run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
-        runs.append(run)
-        if best is None or run["epochs"][-1][key] > best["epochs"][-1][key]:
-            best, best_model = run, model
+        for seed in range(FLAGS.seed, FLAGS.seed + FLAGS.restarts):
+            model, run = train_one(lr, seed, task, train, dev, preset, output_dir)
+            run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
+            runs.append(run)
+            if best is None or run["epochs"][-1][key] > best["epochs"][-1][key]:
+                best, best_model = run, model
     results = {"task": task.name, "metric": key, "preset": preset, "train_examples": n_train,
                "lm_adaptation_steps": FLAGS.lm_adaptation_steps,
-               "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs,
+               "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs, "restarts": FLAGS.restarts,
                "feature_based": {"layers": [int(i) for i in FLAGS.feature_layers],
                                  "pooling": FLAGS.feature_pooling} if FLAGS.feature_based else None,
-               "best": {"learning_rate": best["learning_rate"], **best["epochs"][-1]},
+               "best": {"learning_rate": best["learning_rate"], "seed": best["seed"],
+                        **best["epochs"][-1]},
                "runs": runs}
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print(f"best: lr={best['learning_rate']:g} dev {key}={best['epochs'][-1][key]:.4f} "
+    print(f"best: lr={best['learning_rate']:g} seed={best['seed']} dev {key}={best['epochs'][-1][key]:.4f} "
           f"-> {output_dir}/results.json")
     if FLAGS.save_model:
         best_model.save(os.path.join(output_dir, "model.keras"))

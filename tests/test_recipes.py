@@ -1,0 +1,91 @@
+"""The fine-tuning recipes end to end on slices of the real data, each in its own
+process on a chosen backend (so this file runs once, in the first backend's pass)."""
+
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import shared_data
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+pytestmark = pytest.mark.backend_independent
+
+
+def run_recipe(name, backend, *flags):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, os.path.join("recipes", f"{name}.py"), *flags],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
+    return done.stdout
+
+
+def test_glue_restarts_keep_the_best_run_on_dev(tmp_path):
+    out = run_recipe("finetune_glue", "jax", "--task=mrpc", f"--data_dir={shared_data('glue')}",
+                     "--max_train_examples=64", "--epochs=1", "--sequence_length=64",
+                     "--restarts=2", "--seed=3", f"--output_dir={tmp_path}", "--save_model")
+    results = json.load(open(tmp_path / "results.json"))
+    runs = results["runs"]
+    assert [r["seed"] for r in runs] == [3, 4] and results["restarts"] == 2
+    finals = [r["epochs"][-1]["f1"] for r in runs]
+    assert results["best"]["f1"] == max(finals)
+    assert results["best"]["seed"] == runs[finals.index(max(finals))]["seed"]
+    assert all(0.0 <= r["epochs"][-1]["accuracy"] <= 1.0 for r in runs)
+    assert all((tmp_path / f"lr3e-05_seed{s}" / "logs").is_dir() for s in (3, 4))
+    assert (tmp_path / "model.keras").is_file()
+    assert f"seed={results['best']['seed']}" in out
+
+
+def test_glue_restarts_below_one_is_refused(tmp_path):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    done = subprocess.run([sys.executable, "recipes/finetune_glue.py", "--restarts=0",
+                           f"--output_dir={tmp_path}"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "restarts" in done.stderr
+
+
+def test_ner_recipe_reports_entity_scores(tmp_path):
+    run_recipe("finetune_ner", "torch", f"--data_dir={shared_data('conll2003')}",
+               "--max_train_examples=64", "--max_eval_examples=48", "--epochs=1",
+               f"--output_dir={tmp_path}", "--write_predictions", "--nosave_model")
+    results = json.load(open(tmp_path / "results.json"))
+    assert results["train_sentences"] == 64 and len(results["history"]) == 1
+    for split in ("dev", "test"):
+        assert 0.0 <= results[split]["f1"] <= 1.0
+    lines = (tmp_path / "dev_predictions.txt").read_text().strip().split("\n\n")
+    assert len(lines) == 48  # one block per sentence, conlleval's layout
+
+
+def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
+    squad_file = shared_data("squad", "dev-v1.1.json")
+    run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}",
+               "--max_train_examples=32", "--max_eval_examples=12", "--epochs=1",
+               f"--output_dir={tmp_path}", "--nosave_model")
+    results = json.load(open(tmp_path / "results.json"))
+    assert results["train_questions"] == 32 and results["eval_questions"] == 12
+    assert 0.0 <= results["metrics"]["f1"] <= 100.0
+    contexts = {q["id"]: p["context"] for a in json.load(open(squad_file))["data"]
+                for p in a["paragraphs"] for q in p["qas"]}
+    predictions = json.load(open(tmp_path / "predictions.json"))
+    assert len(predictions) == 12
+    assert all(text and text in contexts[qid] for qid, text in predictions.items())
+
+
+def test_swag_recipe_on_swag_csv_layout(tmp_path):
+    header = ["video-id", "fold-ind", "startphrase", "sent1", "sent2", "gold-source",
+              "ending0", "ending1", "ending2", "ending3", "label"]
+    rows = [["v", str(i), "", f"Someone opens door number {i}.", "He",
+             "gold", "walks in.", "eats the door.", "flies away.", "is a door.", str(i % 4)]
+            for i in range(12)]
+    for split, part in (("train", rows[:8]), ("val", rows[8:])):
+        with open(tmp_path / f"{split}.csv", "w", newline="") as f:
+            csv.writer(f).writerows([header, *part])
+    run_recipe("finetune_swag", "jax", f"--data_dir={tmp_path}", "--epochs=1",
+               "--batch_size=4", "--sequence_length=32", f"--output_dir={tmp_path / 'out'}",
+               "--nosave_model")
+    results = json.load(open(tmp_path / "out" / "results.json"))
+    assert (results["train_examples"], results["dev_examples"]) == (8, 4)
+    assert results["accuracy"] in (0.0, 0.25, 0.5, 0.75, 1.0)
