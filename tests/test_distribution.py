@@ -317,6 +317,16 @@ def test_killed_pretraining_resumes_from_its_last_checkpoint(tmp_path):
     assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == total
     for ours, final in zip(preset_weights, backbone.get_weights()):
         np.testing.assert_array_equal(ours, final)
+    # ... and fine-tunes on raw text like any released checkpoint.
+    classifier = kbr.BertClassifier.from_preset(str(out / "preset"), num_classes=2,
+                                                sequence_length=32)
+    for ours, loaded in zip(preset_weights, classifier.backbone.get_weights()):
+        np.testing.assert_array_equal(ours, loaded)
+    texts = ["the film was good", "it was bad", "a fine cast", "dull and long"] * 2
+    history = classifier.fit(texts, np.array([1, 0, 1, 0] * 2), batch_size=4, epochs=2,
+                             verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert classifier.predict(texts[:3], verbose=0).shape == (3, 2)
 
 
 if __name__ == "__main__":
