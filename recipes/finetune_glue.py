@@ -44,8 +44,9 @@ flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
 flags.DEFINE_integer("sequence_length", 128, "Max packed length.")
 flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
 flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
-flags.DEFINE_integer("restarts", 1, lower_bound=1, help="Runs per learning rate, seeds --seed, --seed+1, ...; the best "
-                     "on dev is kept, as the paper did on small data sets (CoLA, MRPC, RTE).")
+flags.DEFINE_integer("restarts", 1, lower_bound=1,
+                     help="Runs per learning rate, seeds --seed, --seed+1, ...; the best on dev "
+                     "is kept, as the paper did on small data sets (CoLA, MRPC, RTE).")
 flags.DEFINE_string("output_dir", None, "Default: runs/glue/<task>.")
 flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
 flags.DEFINE_bool("feature_based", False, "Freeze BERT; train a dense head on its hidden layers.")
@@ -165,7 +166,8 @@ def main(_):
         preset = adapt(preset, train[0], output_dir)
     learning_rates = FLAGS.learning_rates or (["1e-3"] if FLAGS.feature_based else ["3e-5"])
     print(f"{task.name}: {n_train} train / {len(dev[1])} dev examples; metric {task.metric}; "
-          f"grid {learning_rates} x {FLAGS.epochs} epochs x {FLAGS.restarts} restart(s)", flush=True)
+          f"grid {learning_rates} x {FLAGS.epochs} epochs x {FLAGS.restarts} restart(s)",
+          flush=True)
 
     runs, best, best_model = [], None, None
     key = "pearson" if task.labels is None else task.metric
@@ -186,8 +188,8 @@ def main(_):
                "runs": runs}
     with open(os.path.join(output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print(f"best: lr={best['learning_rate']:g} seed={best['seed']} dev {key}={best['epochs'][-1][key]:.4f} "
-          f"-> {output_dir}/results.json")
+    print(f"best: lr={best['learning_rate']:g} seed={best['seed']} "
+          f"dev {key}={best['epochs'][-1][key]:.4f} -> {output_dir}/results.json")
     if FLAGS.save_model:
         best_model.save(os.path.join(output_dir, "model.keras"))
         print(f"model -> {output_dir}/model.keras")

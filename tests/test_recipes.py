@@ -15,10 +15,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = pytest.mark.backend_independent
 
 
-def run_recipe(name, backend, *flags):
+def start_recipe(name, backend, *flags):
     env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, os.path.join("recipes", f"{name}.py"), *flags],
+    return subprocess.run([sys.executable, os.path.join("recipes", f"{name}.py"), *flags],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+
+
+def run_recipe(name, backend, *flags):
+    done = start_recipe(name, backend, *flags)
     assert done.returncode == 0, f"{name} failed:\n{done.stdout[-2000:]}\n{done.stderr[-4000:]}"
     return done.stdout
 
@@ -40,10 +44,7 @@ def test_glue_restarts_keep_the_best_run_on_dev(tmp_path):
 
 
 def test_glue_restarts_below_one_is_refused(tmp_path):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    done = subprocess.run([sys.executable, "recipes/finetune_glue.py", "--restarts=0",
-                           f"--output_dir={tmp_path}"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = start_recipe("finetune_glue", "tensorflow", "--restarts=0", f"--output_dir={tmp_path}")
     assert done.returncode != 0 and "restarts" in done.stderr
 
 

@@ -34,6 +34,7 @@ def hf_config_to_backbone(data, source):
     model_type = data.get("model_type", "bert")
     if model_type != "bert":
         raise ValueError(f"{source}: model_type={model_type!r}; only 'bert' is supported.")
+    hidden_dropout = data.get("hidden_dropout_prob", 0.1)
     return {
         "vocabulary_size": data["vocab_size"],
         "num_layers": data["num_hidden_layers"],
@@ -42,9 +43,8 @@ def hf_config_to_backbone(data, source):
         "intermediate_dim": data["intermediate_size"],
         "max_sequence_length": data.get("max_position_embeddings", 512),
         "num_segments": data.get("type_vocab_size", 2),
-        "dropout": data.get("hidden_dropout_prob", 0.1),
-        "attention_dropout": data.get("attention_probs_dropout_prob",
-                                      data.get("hidden_dropout_prob", 0.1)),
+        "dropout": hidden_dropout,
+        "attention_dropout": data.get("attention_probs_dropout_prob", hidden_dropout),
         "activation": _HF_ACTIVATIONS[act],
     }
 
