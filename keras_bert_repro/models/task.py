@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_bert_repro.models.length_grouping import length_grouped_dataset
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
 DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
@@ -83,19 +84,10 @@ class BertTask(keras.Model):
 
     def _length_grouped(self, parts, batch_size, seed, multiple):
         """Shuffled batches of texts whose packed lengths round up to the same
-        multiple, so each batch pads only to its bucket: the batch order and the
-        texts within a bucket are random, every text comes once per epoch, and the
-        dataset knows its batch count (for the schedule and the progress bar)."""
+        multiple, so each batch pads only to its bucket (`LengthGroupedPlan`: what
+        is left of each bucket pools into at most one short batch per epoch)."""
         buckets = (self._packed_lengths(parts[0]).astype("int64") - 1) // multiple
-        batches = int(sum(math.ceil(c / batch_size) for c in np.bincount(buckets) if c))
-        dataset = tf.data.Dataset.from_tensor_slices(parts + (tf.constant(buckets),))
-        dataset = dataset.shuffle(len(buckets), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.group_by_window(
-            key_func=lambda *element: element[-1],
-            reduce_func=lambda _, window: self._batch(
-                window.map(lambda *element: element[:-1]), batch_size),
-            window_size=batch_size)
-        return dataset.apply(tf.data.experimental.assert_cardinality(batches))
+        return length_grouped_dataset(parts, buckets, batch_size, seed)
 
     @staticmethod
     def _batch(dataset, batch_size):
