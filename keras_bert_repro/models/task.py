@@ -170,8 +170,9 @@ class BertTask(keras.Model):
 
         On in-memory text with `shuffle`, `group_by_length` batches texts of
         similar length together (random batches within length buckets of the
-        preprocessor's `pad_to_multiple_of`), so short texts do not compute on
-        padding; `group_by_length=False` draws batches uniformly.
+        preprocessor's `pad_to_multiple_of`; what the buckets leave pools into
+        batches of mixed length), so short texts do not compute on padding;
+        `group_by_length=False` draws batches uniformly.
 
         Example:
         >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
