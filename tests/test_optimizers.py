@@ -98,8 +98,8 @@ def test_schedules_count_batches_under_accumulation():
 
 
 def numpy_adamw(steps, lr=0.1, wd=0.01, b1=0.9, b2=0.999, eps=1e-6):
-    """Decoupled AdamW (Loshchilov & Hutter) with Keras' order: decay, then the Adam step;
-    decay on the kernel only."""
+    """Decoupled AdamW (Loshchilov & Hutter) with Keras' order: decay, then the Adam step
+    (epsilon after the bias correction, as torch.optim.AdamW); decay on the kernel only."""
     weights = [KERNEL.astype("float64"), BIAS.astype("float64")]
     m = [np.zeros_like(w) for w in weights]
     v = [np.zeros_like(w) for w in weights]
@@ -108,8 +108,8 @@ def numpy_adamw(steps, lr=0.1, wd=0.01, b1=0.9, b2=0.999, eps=1e-6):
         for i, g in enumerate(grads):
             m[i] = b1 * m[i] + (1 - b1) * g
             v[i] = b2 * v[i] + (1 - b2) * g * g
-            alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
-            weights[i] = weights[i] - alpha * m[i] / (np.sqrt(v[i]) + eps)
+            m_hat, v_hat = m[i] / (1 - b1 ** t), v[i] / (1 - b2 ** t)
+            weights[i] = weights[i] - lr * m_hat / (np.sqrt(v_hat) + eps)
     return weights
 
 
@@ -122,3 +122,29 @@ def test_adamw_update_matches_numpy():
     for got, want in zip(var, numpy_adamw(len(GRADS))):
         np.testing.assert_allclose(to_numpy(got), want, atol=1e-5)  # float32 rounding
     assert np.abs(to_numpy(var[0]) - KERNEL).max() > 0.05  # it did move
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e-6])
+def test_adamw_steps_as_torch_adamw(scale):
+    """HF's fine-tuning optimizer is torch.optim.AdamW: the same steps, also with
+    gradients near epsilon, where Keras' own Adam (epsilon before the bias
+    correction) moves ~0.6x as far in the first step."""
+    import torch
+
+    rng = np.random.default_rng(0)
+    grads = [[scale * rng.normal(size=w.shape).astype("float32") for w in (KERNEL, BIAS)]
+             for _ in range(5)]
+    opt = bert_adamw(WarmupLinearDecay(1e-3, total_steps=None), clipnorm=None)
+    var = variables()
+    theirs = [torch.nn.Parameter(torch.tensor(w)) for w in (KERNEL, BIAS)]
+    torch_opt = torch.optim.AdamW([{"params": theirs[:1], "weight_decay": 0.01},
+                                   {"params": theirs[1:], "weight_decay": 0.0}],
+                                  lr=1e-3, eps=1e-6)
+    for step_grads in grads:
+        opt.apply([keras.ops.convert_to_tensor(g) for g in step_grads], var)
+        for p, g in zip(theirs, step_grads):
+            p.grad = torch.tensor(g)
+        torch_opt.step()
+        for got, want, start in zip(var, theirs, (KERNEL, BIAS)):
+            moved = want.detach().numpy() - start
+            np.testing.assert_allclose(to_numpy(got) - start, moved, rtol=1e-3, atol=1e-9)
