@@ -53,8 +53,8 @@ class _EpsilonAfterBiasCorrection:
     """Adam's step `lr * m_hat / (sqrt(v_hat) + epsilon)` as torch.optim.AdamW, HF
     and the Adam paper's Algorithm 1 take it. Keras adds epsilon to `sqrt(v)` before
     the bias correction, which makes it `1 / sqrt(1 - beta_2^t)` times larger: ~30x at
-    the first step, 3x at step 100, so parameters with small gradients (rare tokens'
-    embeddings, LayerNorm) moved slower early in fine-tuning than HF's recipe."""
+    the first step, 3x at step 100, so parameters whose gradients are near epsilon
+    moved slower early in fine-tuning than in HF's recipe."""
 
     def _corrected_epsilon(self, step, dtype):
         return self.epsilon * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
