@@ -232,8 +232,8 @@ def test_token_ids_give_piece_logits_and_bad_input_is_named(ner):
 @pytest.mark.backend_independent
 def test_fit_groups_sentences_of_similar_length(ner, conll_slice):
     """Word batches come from one length bucket each (padded to its multiple) but
-    for what the buckets leave, pooled, every sentence once per epoch with its own labels, and the dataset knows its
-    batch count (for the schedule)."""
+    for what the buckets leave, pooled; every sentence once per epoch with its own
+    labels, and the dataset knows its batch count (for the schedule)."""
     words, tags = conll_slice
     labels = [[CONLL2003_LABELS.index(t) for t in row] for row in tags]
     pre = BertWordPreprocessor(ner.preprocessor.tokenizer, sequence_length=64,

@@ -56,16 +56,18 @@ class _EpsilonAfterBiasCorrection:
     the first step, 3x at step 100, so parameters whose gradients are near epsilon
     moved slower early in fine-tuning than in HF's recipe."""
 
-    def _corrected_epsilon(self, step, dtype):
-        return self.epsilon * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
+    def _step_scales(self, learning_rate, dtype):
+        """`(alpha, epsilon)` of this step: `variable -= alpha * m / (sqrt(v) + epsilon)`
+        is `lr * m_hat / (sqrt(v_hat) + self.epsilon)`."""
+        step = ops.cast(self.iterations + 1, dtype)
+        root = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
+        alpha = ops.cast(learning_rate, dtype) * root / (
+            1 - ops.power(ops.cast(self.beta_1, dtype), step))
+        return alpha, self.epsilon * root
 
     def update_step(self, gradient, variable, learning_rate):
-        dtype = variable.dtype
-        lr = ops.cast(learning_rate, dtype)
-        gradient = ops.cast(gradient, dtype)
-        step = ops.cast(self.iterations + 1, dtype)
-        alpha = lr * ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step)) / (
-            1 - ops.power(ops.cast(self.beta_1, dtype), step))
+        gradient = ops.cast(gradient, variable.dtype)
+        alpha, epsilon = self._step_scales(learning_rate, variable.dtype)
         m = self._momentums[self._get_variable_index(variable)]
         v = self._velocities[self._get_variable_index(variable)]
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
@@ -75,14 +77,15 @@ class _EpsilonAfterBiasCorrection:
             self.assign(v_hat, ops.maximum(v_hat, v))
             v = v_hat
         self.assign_sub(variable, ops.divide(
-            ops.multiply(m, alpha), ops.add(ops.sqrt(v), self._corrected_epsilon(step, dtype))))
+            ops.multiply(m, alpha), ops.add(ops.sqrt(v), epsilon)))
 
 
 class _ForeachAdamOnTorch:
     """On the torch backend, Adam's update as one `torch._foreach_*` call per
     operation over all variables, as Keras does for `keras.optimizers.AdamW` itself
     but not for its subclasses (their generic path runs ~10 small ops and copies
-    per variable: up to a third of a MiniLM training step on a busy CPU)."""
+    per variable: up to a third of a MiniLM training step on a busy CPU); its step
+    sizes come from `_EpsilonAfterBiasCorrection._step_scales`."""
 
     def _backend_update_step(self, grads, trainable_variables, learning_rate):
         if keras.backend.backend() != "torch" or self.amsgrad:
@@ -95,17 +98,14 @@ class _ForeachAdamOnTorch:
             m = [self._momentums[index(v)].value for v in trainable_variables]
             v2 = [self._velocities[index(v)].value for v in trainable_variables]
             dtype = variables[0].dtype
-            step = ops.cast(self.iterations + 1, dtype)
-            alpha = ops.cast(learning_rate, dtype) * ops.sqrt(
-                1 - ops.power(ops.cast(self.beta_2, dtype), step)) / (
-                1 - ops.power(ops.cast(self.beta_1, dtype), step))
+            alpha, epsilon = self._step_scales(learning_rate, dtype)
             grads = [g.to(dtype) for g in grads]
             torch._foreach_mul_(m, self.beta_1)
             torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
             torch._foreach_mul_(v2, self.beta_2)
             torch._foreach_addcmul_(v2, grads, grads, value=1 - self.beta_2)
             denominator = torch._foreach_sqrt(v2)
-            torch._foreach_add_(denominator, self._corrected_epsilon(step, dtype))
+            torch._foreach_add_(denominator, epsilon)
             torch._foreach_addcdiv_(variables, torch._foreach_mul(m, -alpha), denominator)
 
 
