@@ -247,8 +247,8 @@ def test_fit_groups_sentences_of_similar_length(ner, conll_slice):
 
     expected = []
     for sentence, row_labels in zip(words, labels):
-        x, y, _ = pre([sentence], [row_labels])
-        expected += rows(x["token_ids"].numpy(), y.numpy(), x["padding_mask"].numpy())
+        x, y, _ = keras.tree.map_structure(np.asarray, pre([sentence], [row_labels]))
+        expected += rows(x["token_ids"], y, x["padding_mask"])
     got, pooled = [], 0
     for x, y, _ in dataset:
         mask = x["padding_mask"].numpy()
