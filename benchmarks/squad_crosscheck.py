@@ -11,8 +11,8 @@ Compares the two pipelines of `benchmarks/finetune_quality.py` on the same split
    training, one that follows the columns is in windowing / post-processing.
 3. With `--steps=N`: both models from the checkpoint with the same span-head
    weights and dropout off, trained N steps on the same first batches in the same
-   order, the same AdamW schedule as the 2-epoch run: the per-step losses and the
-   largest weight difference after. Equal within float error, the training math
+   order, the same AdamW schedule as the 2-epoch run: the per-step losses, and how
+   far apart the span heads and word embeddings are after. Equal within float error, the training math
    is the same, and what differs between the sides' runs is their random draws.
 
     python -m benchmarks.squad_crosscheck --seed=1 --models=/tmp/sq1 --steps=20
