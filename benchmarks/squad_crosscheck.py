@@ -12,8 +12,9 @@ Compares the two pipelines of `benchmarks/finetune_quality.py` on the same split
 3. With `--steps=N`: both models from the checkpoint with the same span-head
    weights and dropout off, trained N steps on the same first batches in the same
    order, the same AdamW schedule as the 2-epoch run: the per-step losses, and how
-   far apart the span heads and word embeddings are after. Equal within float error, the training math
-   is the same, and what differs between the sides' runs is their random draws.
+   far apart the span heads and word embeddings are after. Equal within float
+   error, the training math is the same, and what differs between the sides' runs
+   is their random draws.
 
     python -m benchmarks.squad_crosscheck --seed=1 --models=/tmp/sq1 --steps=20
 """
@@ -74,28 +75,36 @@ def compare_training_windows(train, preset):
         print(f"  example {e} answer {answer['text']!r}: ours {o}, HF {h}")
 
 
-def our_logits(model_dir, inputs):
+def our_model(model_dir):
+    """Ours fine-tuned: backbone inputs -> `[windows, 2, seq]` logits."""
     import keras
 
     import keras_bert_repro  # noqa: F401  (registers the classes)
 
     model = keras.saving.load_model(os.path.join(model_dir, "ours.keras"))
-    return np.asarray(model.predict(inputs, batch_size=64, verbose=0))
+    return lambda inputs: np.asarray(model.predict(inputs, batch_size=64, verbose=0))
 
 
-def hf_logits(model_dir, inputs):
+def hf_model(model_dir):
+    """HF fine-tuned: backbone inputs (ours' names) -> `[windows, 2, seq]` logits."""
     import torch
     import transformers
 
     model = transformers.BertForQuestionAnswering.from_pretrained(os.path.join(model_dir, "hf"))
     model.eval()
-    inputs = {k: torch.tensor(np.asarray(v)) for k, v in inputs.items()}
-    out = []
-    with torch.inference_mode():
-        for begin in range(0, len(inputs["input_ids"]), 64):
-            o = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
-            out.append(torch.stack([o.start_logits, o.end_logits], 1).numpy())
-    return np.concatenate(out)
+    names = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
+             "padding_mask": "attention_mask"}
+
+    def logits(inputs):
+        inputs = {names[k]: torch.tensor(np.asarray(v)).long() for k, v in inputs.items()}
+        out = []
+        with torch.inference_mode():
+            for begin in range(0, len(inputs["input_ids"]), 64):
+                o = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
+                out.append(torch.stack([o.start_logits, o.end_logits], 1).numpy())
+        return np.concatenate(out)
+
+    return logits
 
 
 def cross_evaluate(evaluation, preset, model_dir):
@@ -123,12 +132,10 @@ def cross_evaluate(evaluation, preset, model_dir):
     print(f"evaluation: {len(evaluation)} questions, windows ours {len(ours)}, "
           f"HF {len(samples)}")
     print("| model \\ pipeline | ours | HF |\n|---|---|---|")
-    for name, logits_of in (("ours", our_logits), ("HF", hf_logits)):
-        cells = []
-        for pipeline, (inputs, answers_of) in pipelines.items():
-            if name == "HF":
-                inputs = {v: inputs[k] for k, v in to_ours.items()}
-            cells.append(score(answers_of(logits_of(model_dir, inputs))))
+    for name, load in (("ours", our_model), ("HF", hf_model)):
+        logits_of = load(model_dir)
+        cells = [score(answers_of(logits_of(inputs)))
+                 for inputs, answers_of in pipelines.values()]
         print(f"| {name} fine-tuned | {cells[0]} | {cells[1]} |", flush=True)
 
 
