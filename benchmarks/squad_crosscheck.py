@@ -24,6 +24,10 @@ import os
 
 import numpy as np
 
+# Ours' backbone input names -> HF's.
+HF_NAMES = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
+            "padding_mask": "attention_mask"}
+
 
 def our_windows(examples, preset, training):
     from keras_bert_repro.data.squad import questions_and_contexts
@@ -44,8 +48,7 @@ def hf_windows(examples, preset, training):
     return hf_squad_features(tokenizer, examples, training=training)
 
 
-def compare_training_windows(train, preset):
-    ours = our_windows(train, preset, training=True)
+def compare_training_windows(train, ours, preset):
     features, samples, _, starts, ends = hf_windows(train, preset, training=True)
     hf_ids = np.asarray(features["input_ids"])
     print(f"training windows: ours {len(ours)}, HF {len(hf_ids)}")
@@ -92,11 +95,9 @@ def hf_model(model_dir):
 
     model = transformers.BertForQuestionAnswering.from_pretrained(os.path.join(model_dir, "hf"))
     model.eval()
-    names = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
-             "padding_mask": "attention_mask"}
 
     def logits(inputs):
-        inputs = {names[k]: torch.tensor(np.asarray(v)).long() for k, v in inputs.items()}
+        inputs = {HF_NAMES[k]: torch.tensor(np.asarray(v)).long() for k, v in inputs.items()}
         out = []
         with torch.inference_mode():
             for begin in range(0, len(inputs["input_ids"]), 64):
@@ -116,11 +117,9 @@ def cross_evaluate(evaluation, preset, model_dir):
     features, samples, offsets, _, _ = hf_windows(evaluation, preset, training=False)
     hf_inputs = {k: np.asarray(features[k]) for k in ("input_ids", "token_type_ids",
                                                       "attention_mask")}
-    to_ours = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
-               "padding_mask": "attention_mask"}
     pipelines = {
         "ours": (ours.inputs, lambda logits: [a["text"] for a in best_answers(ours, logits)]),
-        "HF": ({k: hf_inputs[v] for k, v in to_ours.items()},
+        "HF": ({k: hf_inputs[v] for k, v in HF_NAMES.items()},
                lambda logits: hf_squad_answers(evaluation, samples, offsets, logits[:, 0],
                                                logits[:, 1])),
     }
@@ -139,15 +138,14 @@ def cross_evaluate(evaluation, preset, model_dir):
         print(f"| {name} fine-tuned | {cells[0]} | {cells[1]} |", flush=True)
 
 
-def compare_training_steps(train, preset, steps, epochs=2):
+def compare_training_steps(features, preset, steps, epochs=2):
     import keras
     import torch
     import transformers
 
     import keras_bert_repro as kbr
-    from benchmarks.finetune_quality import hf_optimizer
+    from benchmarks.finetune_quality import hf_optimizer, hf_step
 
-    features = our_windows(train, preset, training=True)
     total = -(-len(features) // 32) * epochs  # the full run's schedule
     hf = transformers.BertForQuestionAnswering.from_pretrained(
         preset, hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0)
@@ -158,7 +156,8 @@ def compare_training_steps(train, preset, steps, epochs=2):
     head = ours.get_layer("span_logits")
     head.kernel.assign(hf.qa_outputs.weight.detach().numpy().T)
     head.bias.assign(hf.qa_outputs.bias.detach().numpy())
-    head_before = head.kernel.numpy()
+    embeddings = ours.backbone.get_layer("token_embedding").embeddings
+    initial = {"span head": head.kernel.numpy(), "word embeddings": embeddings.numpy()}
     ours.compile(optimizer=kbr.training.bert_adamw(5e-5, total_steps=total))
     optimizer, scheduler = hf_optimizer(hf, argparse.Namespace(learning_rate=5e-5), total)
     hf.train()
@@ -169,26 +168,18 @@ def compare_training_steps(train, preset, steps, epochs=2):
         x = {k: v[rows] for k, v in features.inputs.items()}
         y = features.positions[rows]
         ours_loss = ours.train_on_batch(x, y, return_dict=True)["loss"]
-        out = hf(input_ids=torch.tensor(x["token_ids"]).long(),
-                 token_type_ids=torch.tensor(x["segment_ids"]),
-                 attention_mask=torch.tensor(x["padding_mask"]),
+        out = hf(**{HF_NAMES[k]: torch.tensor(v).long() for k, v in x.items()},
                  start_positions=torch.tensor(y[:, 0]).long(),
                  end_positions=torch.tensor(y[:, 1]).long())
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(hf.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad()
+        hf_step(hf, out.loss, optimizer, scheduler)
         print(f"| {step + 1} | {float(ours_loss):.5f} | {out.loss.item():.5f} |", flush=True)
     print("after: | weights | max abs(ours - HF) | mean abs(ours - HF) | mean abs(update) |\n"
           "|---|---:|---:|---:|")
     pairs = {
         "span head": (head.kernel.numpy(), hf.qa_outputs.weight.detach().numpy().T),
-        "word embeddings": (ours.backbone.get_layer("token_embedding").embeddings.numpy(),
+        "word embeddings": (embeddings.numpy(),
                             hf.bert.embeddings.word_embeddings.weight.detach().numpy()),
     }
-    initial = {"word embeddings": kbr.BertBackbone.from_preset(preset).get_layer(
-        "token_embedding").embeddings.numpy(), "span head": head_before}
     for name, (a, b) in pairs.items():
         print(f"| {name} | {np.abs(a - b).max():.2e} | {np.abs(a - b).mean():.2e} "
               f"| {np.abs(b - initial[name]).mean():.2e} |")
@@ -211,9 +202,10 @@ def main():
 
     args.max_eval, args.split_seed = 0, None
     train, evaluation = load_squad(args)
-    compare_training_windows(train, args.preset)
+    windows = our_windows(train, args.preset, training=True)  # tokenized once for both
+    compare_training_windows(train, windows, args.preset)
     if args.steps:
-        compare_training_steps(train, args.preset, args.steps)
+        compare_training_steps(windows, args.preset, args.steps)
     if args.models:
         cross_evaluate(evaluation, args.preset, args.models)
 
