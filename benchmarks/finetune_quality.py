@@ -383,6 +383,25 @@ def hf_squad_answers(examples, samples, offsets, start_logits, end_logits, n_bes
     return answers
 
 
+def hf_squad_fit(model, inputs, starts, ends, args):
+    """Batches of 32 windows in a new order each epoch (numpy, seeded by `args.seed`),
+    `hf_step` on each; the tensors sit on the model's device."""
+    import numpy as np
+    import torch
+
+    windows = len(starts)
+    optimizer, scheduler = hf_optimizer(model, args, math.ceil(windows / 32) * args.epochs)
+    rng = np.random.default_rng(args.seed)
+    model.train()
+    for _ in range(args.epochs):
+        order = torch.from_numpy(rng.permutation(windows)).to(starts.device)
+        for begin in range(0, windows, 32):
+            index = order[begin:begin + 32]
+            out = model(**{k: v[index] for k, v in inputs.items()},
+                        start_positions=starts[index], end_positions=ends[index])
+            hf_step(model, out.loss, optimizer, scheduler)
+
+
 def run_hf_squad(args, task_name):
     import numpy as np
     import torch
@@ -398,16 +417,7 @@ def run_hf_squad(args, task_name):
                                                      "attention_mask")}
     starts, ends = torch.tensor(starts), torch.tensor(ends)
     windows = len(starts)
-    optimizer, scheduler = hf_optimizer(model, args, math.ceil(windows / 32) * args.epochs)
-    rng = np.random.default_rng(args.seed)
-    model.train()
-    for _ in range(args.epochs):
-        order = torch.from_numpy(rng.permutation(windows))
-        for begin in range(0, windows, 32):
-            index = order[begin:begin + 32]
-            out = model(**{k: v[index] for k, v in inputs.items()},
-                        start_positions=starts[index], end_positions=ends[index])
-            hf_step(model, out.loss, optimizer, scheduler)
+    hf_squad_fit(model, inputs, starts, ends, args)
     seconds = time.perf_counter() - start
     if args.save_model:
         model.save_pretrained(os.path.join(args.save_model, "hf"))

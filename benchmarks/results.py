@@ -15,12 +15,13 @@ def machine():
     return f"{platform.machine()}, {cores} cores, Python {platform.python_version()}"
 
 
-def write_section(name, command, body):
-    """Replaces (or appends) the section `name` of RESULTS.md."""
+def write_section(name, command, body, where=None):
+    """Replaces (or appends) the section `name` of RESULTS.md; `where` names the
+    machine the figures come from when it is not this one."""
     text = open(RESULTS, encoding="utf-8").read() if os.path.exists(RESULTS) else HEADER
     stamp = datetime.date.today().isoformat()
-    section = (f"<!-- {name}:start -->\n## {name}\n\n`{command}` ({stamp}, {machine()})\n\n"
-               f"{body.strip()}\n<!-- {name}:end -->")
+    section = (f"<!-- {name}:start -->\n## {name}\n\n`{command}` "
+               f"({stamp}, {where or machine()})\n\n{body.strip()}\n<!-- {name}:end -->")
     pattern = re.compile(rf"<!-- {re.escape(name)}:start -->.*?<!-- {re.escape(name)}:end -->",
                          re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else \
