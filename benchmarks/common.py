@@ -1,12 +1,15 @@
 """Helpers shared by the benchmarks: data from ../shared/data and timing."""
 
 import csv
+import importlib.util
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import types
 
 SHARED_DATA = os.environ.get(
     "KBR_SHARED_DATA",
@@ -70,3 +73,39 @@ def run_child(module, backend, *flags):
         sys.stderr.write(out.stderr[-3000:])
         raise SystemExit(f"{module} {' '.join(flags)} failed on {backend}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def import_without_tensorflow():
+    """Register keras_bert_repro's packages whose `__init__` loads TF Text as bare
+    namespaces, so that their TF-free modules (backbone, layers, optimizers, presets,
+    SQuAD reading and metrics) import on a machine without TensorFlow."""
+    try:
+        import tensorflow  # noqa: F401
+        return
+    except ImportError:
+        pass
+    root = importlib.util.find_spec("keras_bert_repro").submodule_search_locations[0]
+    for name in ("", "models", "training", "data"):
+        module = types.ModuleType("keras_bert_repro" + (f".{name}" if name else ""))
+        module.__path__ = [os.path.join(root, name) if name else root]
+        sys.modules[module.__name__] = module
+
+
+def float32_preset(preset):
+    """`preset`, or a float32 copy of it when its weights were stored in half
+    precision (to make a transfer smaller): both sides then start from the same
+    float32 weights."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    weights = load_file(os.path.join(preset, "model.safetensors"))
+    if not any(w.dtype == np.float16 for w in weights.values()):
+        return preset
+    copy = tempfile.mkdtemp(prefix="squad_draws_preset_")
+    for name in os.listdir(preset):
+        if name != "model.safetensors" and os.path.isfile(os.path.join(preset, name)):
+            os.symlink(os.path.join(os.path.abspath(preset), name), os.path.join(copy, name))
+    save_file({k: v.astype(np.float32) if v.dtype == np.float16 else v
+               for k, v in weights.items()},
+              os.path.join(copy, "model.safetensors"), metadata={"format": "pt"})
+    return copy

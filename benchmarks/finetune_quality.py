@@ -22,7 +22,9 @@ recipes/finetune_squad.py does (`split_by_article`, `--train_fraction` 0.8, seed
 max-context rule); HF: run_qa.py's pre- and post-processing (`stride=128` tokens
 of overlap, `truncation="only_second"`, every window's candidates ranked together).
 `--max_train` / `--max_eval` cap training examples (sentences, questions) and
-dev/eval examples; examples/s count those, not windows.
+dev/eval examples; examples/s count those, not windows. HF's side (`--side=hf`) runs
+on the GPU when torch sees one, and without TensorFlow (a half-precision checkpoint
+is widened to float32 first); ours needs TF Text.
 """
 
 import argparse
@@ -42,7 +44,7 @@ NOT_GLUE = ("conll2003", "squad")
 
 def load(task_name, max_train):
     from benchmarks.common import data_path
-    from keras_bert_repro.data import get_task, read_glue
+    from keras_bert_repro.data.glue import get_task, read_glue
 
     task = get_task(task_name)
     texts, labels = read_glue(data_path("glue"), task, "train")
@@ -67,6 +69,22 @@ def hf_optimizer(model, args, steps):
     optimizer = torch.optim.AdamW(groups, lr=args.learning_rate, eps=1e-6)
     scheduler = transformers.get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
     return optimizer, scheduler
+
+
+def hf_device():
+    """HF's side runs on the GPU when torch sees one (ours' GLUE/NER/SQuAD sides need
+    TF Text, so they stay where TensorFlow is)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def hf_synchronize(model):
+    """Waits for the GPU's queued work, so that a timer read next counts it."""
+    import torch
+
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()
 
 
 def hf_step(model, loss, optimizer, scheduler):
@@ -124,15 +142,15 @@ def run_hf_glue(args, task_name):
     torch.manual_seed(args.seed)
     tokenizer = transformers.BertTokenizerFast.from_pretrained(args.preset)
     model = transformers.BertForSequenceClassification.from_pretrained(
-        args.preset, num_labels=task.num_classes)
+        args.preset, num_labels=task.num_classes).to(hf_device())
     optimizer, scheduler = hf_optimizer(model, args, math.ceil(len(labels) / 32) * args.epochs)
 
     def encode(batch_texts):
         if isinstance(batch_texts, tuple):
             return tokenizer(list(batch_texts[0]), list(batch_texts[1]), truncation=True,
-                             max_length=128, padding=True, return_tensors="pt")
+                             max_length=128, padding=True, return_tensors="pt").to(model.device)
         return tokenizer(list(batch_texts), truncation=True, max_length=128, padding=True,
-                         return_tensors="pt")
+                         return_tensors="pt").to(model.device)
 
     def rows(data, index):
         return tuple([t[i] for i in index] for t in data) if isinstance(data, tuple) else \
@@ -147,8 +165,10 @@ def run_hf_glue(args, task_name):
         for begin in range(0, len(order), 32):
             index = order[begin:begin + 32]
             batch = encode(rows(texts, index))
-            out = model(**batch, labels=torch.tensor([labels[i] for i in index], dtype=target_dtype))
+            out = model(**batch, labels=torch.tensor([labels[i] for i in index],
+                                                     dtype=target_dtype, device=model.device))
             hf_step(model, out.loss, optimizer, scheduler)
+    hf_synchronize(model)
     seconds = time.perf_counter() - start
     model.eval()
     predictions = []
@@ -156,8 +176,8 @@ def run_hf_glue(args, task_name):
     with torch.inference_mode():
         for begin in range(0, n_dev, 64):
             logits = model(**encode(rows(dev_texts, range(begin, min(begin + 64, n_dev))))).logits
-            predictions.append(logits[:, 0].numpy() if task.num_classes == 1
-                               else logits.argmax(-1).numpy())
+            predictions.append(logits[:, 0].cpu().numpy() if task.num_classes == 1
+                               else logits.argmax(-1).cpu().numpy())
     return {**glue_metrics(task, dev_labels, np.concatenate(predictions)),
             "train_seconds": seconds, "examples_per_second": len(labels) * args.epochs / seconds}
 
@@ -219,7 +239,7 @@ def run_hf_conll(args, task_name):
     torch.manual_seed(args.seed)
     tokenizer = transformers.BertTokenizerFast.from_pretrained(args.preset)
     model = transformers.BertForTokenClassification.from_pretrained(
-        args.preset, num_labels=len(CONLL2003_LABELS))
+        args.preset, num_labels=len(CONLL2003_LABELS)).to(hf_device())
     optimizer, scheduler = hf_optimizer(model, args, math.ceil(len(words) / 32) * args.epochs)
 
     def encode(sentences):
@@ -247,8 +267,9 @@ def run_hf_conll(args, task_name):
             for row, i in enumerate(index):
                 for position, word in first_pieces(batch, row).items():
                     targets[row, position] = labels[i][word]
-            out = model(**batch, labels=targets)
+            out = model(**batch.to(model.device), labels=targets.to(model.device))
             hf_step(model, out.loss, optimizer, scheduler)
+    hf_synchronize(model)
     seconds = time.perf_counter() - start
     model.eval()
     predicted = []
@@ -256,7 +277,7 @@ def run_hf_conll(args, task_name):
         for begin in range(0, len(dev_words), 64):
             sentences = dev_words[begin:begin + 64]
             batch = encode(sentences)
-            pieces = model(**batch).logits.argmax(-1).numpy()
+            pieces = model(**batch.to(model.device)).logits.argmax(-1).cpu().numpy()
             for row, sentence in enumerate(sentences):
                 ids = [0] * len(sentence)  # words cut by truncation: "O", as ours
                 for position, word in first_pieces(batch, row).items():
@@ -400,6 +421,7 @@ def hf_squad_fit(model, inputs, starts, ends, args):
             out = model(**{k: v[index] for k, v in inputs.items()},
                         start_positions=starts[index], end_positions=ends[index])
             hf_step(model, out.loss, optimizer, scheduler)
+    hf_synchronize(model)
 
 
 def run_hf_squad(args, task_name):
@@ -410,12 +432,13 @@ def run_hf_squad(args, task_name):
     train, evaluation = load_squad(args)
     torch.manual_seed(args.seed)
     tokenizer = transformers.BertTokenizerFast.from_pretrained(args.preset)
-    model = transformers.BertForQuestionAnswering.from_pretrained(args.preset)
+    model = transformers.BertForQuestionAnswering.from_pretrained(args.preset).to(hf_device())
     start = time.perf_counter()
     features, _, _, starts, ends = hf_squad_features(tokenizer, train, training=True)
-    inputs = {k: torch.tensor(features[k]) for k in ("input_ids", "token_type_ids",
-                                                     "attention_mask")}
-    starts, ends = torch.tensor(starts), torch.tensor(ends)
+    inputs = {k: torch.tensor(features[k], device=model.device)
+              for k in ("input_ids", "token_type_ids", "attention_mask")}
+    starts = torch.tensor(starts, device=model.device)
+    ends = torch.tensor(ends, device=model.device)
     windows = len(starts)
     hf_squad_fit(model, inputs, starts, ends, args)
     seconds = time.perf_counter() - start
@@ -423,20 +446,25 @@ def run_hf_squad(args, task_name):
         model.save_pretrained(os.path.join(args.save_model, "hf"))
     model.eval()
     features, samples, offsets, _, _ = hf_squad_features(tokenizer, evaluation, training=False)
-    inputs = {k: torch.tensor(features[k]) for k in ("input_ids", "token_type_ids",
-                                                     "attention_mask")}
+    inputs = {k: torch.tensor(features[k], device=model.device)
+              for k in ("input_ids", "token_type_ids", "attention_mask")}
     start_logits, end_logits = [], []
     with torch.inference_mode():
         for begin in range(0, len(samples), 64):
             out = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
-            start_logits.append(out.start_logits.numpy())
-            end_logits.append(out.end_logits.numpy())
+            start_logits.append(out.start_logits.cpu().numpy())
+            end_logits.append(out.end_logits.cpu().numpy())
     answers = hf_squad_answers(evaluation, samples, offsets, np.concatenate(start_logits),
                                np.concatenate(end_logits))
     return squad_result(evaluation, answers, len(train), windows, seconds, args)
 
 
 def child(args):
+    if args.side == "hf":  # runnable where TF is missing, e.g. on a GPU machine
+        from benchmarks.common import float32_preset, import_without_tensorflow
+
+        import_without_tensorflow()
+        args.preset = float32_preset(args.preset)
     runner = run_hf if args.side == "hf" else run_ours
     print(json.dumps(runner(args, args.tasks[0])), flush=True)
 

@@ -24,55 +24,19 @@ runs already there, and `--budget_s` stops starting runs once it is spent.
 """
 
 import argparse
-import importlib.util
 import json
 import math
 import os
 import statistics
 import sys
-import tempfile
 import time
-import types
 
 import numpy as np
 
+from benchmarks.common import float32_preset, import_without_tensorflow
+
 HF_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 OURS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-
-
-def import_without_tensorflow():
-    """Register keras_bert_repro's packages whose `__init__` loads TF Text as bare
-    namespaces, so that their TF-free modules (backbone, layers, optimizers, presets,
-    SQuAD reading and metrics) import on a machine without TensorFlow."""
-    try:
-        import tensorflow  # noqa: F401
-        return
-    except ImportError:
-        pass
-    root = importlib.util.find_spec("keras_bert_repro").submodule_search_locations[0]
-    for name in ("", "models", "training", "data"):
-        module = types.ModuleType("keras_bert_repro" + (f".{name}" if name else ""))
-        module.__path__ = [os.path.join(root, name) if name else root]
-        sys.modules[module.__name__] = module
-
-
-def float32_preset(preset):
-    """`preset`, or a float32 copy of it when its weights were stored in half
-    precision (to make a transfer smaller): both sides then start from the same
-    float32 weights."""
-    from safetensors.numpy import load_file, save_file
-
-    weights = load_file(os.path.join(preset, "model.safetensors"))
-    if not any(w.dtype == np.float16 for w in weights.values()):
-        return preset
-    copy = tempfile.mkdtemp(prefix="squad_draws_preset_")
-    for name in os.listdir(preset):
-        if name != "model.safetensors" and os.path.isfile(os.path.join(preset, name)):
-            os.symlink(os.path.join(os.path.abspath(preset), name), os.path.join(copy, name))
-    save_file({k: v.astype(np.float32) if v.dtype == np.float16 else v
-               for k, v in weights.items()},
-              os.path.join(copy, "model.safetensors"), metadata={"format": "pt"})
-    return copy
 
 
 def windows(args):
@@ -97,9 +61,9 @@ def run_hf(args, seed, train_windows, eval_inputs):
     import torch
     import transformers
 
-    from benchmarks.finetune_quality import hf_squad_fit
+    from benchmarks.finetune_quality import hf_device, hf_squad_fit
 
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = hf_device()
     torch.manual_seed(seed)
     model = transformers.BertForQuestionAnswering.from_pretrained(args.preset).to(device)
     inputs = {k: torch.from_numpy(v).long().to(device) for k, v in train_windows[0].items()}
@@ -107,8 +71,6 @@ def run_hf(args, seed, train_windows, eval_inputs):
     start = time.perf_counter()
     hf_squad_fit(model, inputs, positions[:, 0], positions[:, 1],
                  argparse.Namespace(**{**vars(args), "seed": seed}))
-    if device == "cuda":
-        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     model.eval()
     logits = []
