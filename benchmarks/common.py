@@ -1,9 +1,11 @@
 """Helpers shared by the benchmarks: data from ../shared/data and timing."""
 
+import atexit
 import csv
 import importlib.util
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -101,7 +103,8 @@ def float32_preset(preset):
     weights = load_file(os.path.join(preset, "model.safetensors"))
     if not any(w.dtype == np.float16 for w in weights.values()):
         return preset
-    copy = tempfile.mkdtemp(prefix="squad_draws_preset_")
+    copy = tempfile.mkdtemp(prefix="kbr_float32_preset_")
+    atexit.register(shutil.rmtree, copy, True)
     for name in os.listdir(preset):
         if name != "model.safetensors" and os.path.isfile(os.path.join(preset, name)):
             os.symlink(os.path.join(os.path.abspath(preset), name), os.path.join(copy, name))
