@@ -98,11 +98,14 @@ def float32_preset(preset):
     precision (to make a transfer smaller): both sides then start from the same
     float32 weights."""
     import numpy as np
+    from safetensors import safe_open
     from safetensors.numpy import load_file, save_file
 
-    weights = load_file(os.path.join(preset, "model.safetensors"))
-    if not any(w.dtype == np.float16 for w in weights.values()):
-        return preset
+    path = os.path.join(preset, "model.safetensors")
+    with safe_open(path, "np") as f:  # reads the header only
+        if not any(f.get_slice(k).get_dtype() == "F16" for k in f.keys()):
+            return preset
+    weights = load_file(path)
     copy = tempfile.mkdtemp(prefix="kbr_float32_preset_")
     atexit.register(shutil.rmtree, copy, True)
     for name in os.listdir(preset):

@@ -40,6 +40,9 @@ from benchmarks.results import write_section
 MAIN_METRIC = {"sst2": "accuracy", "mrpc": "f1", "cola": "matthews_corrcoef", "stsb": "pearson",
                "rte": "accuracy", "conll2003": "entity_f1", "squad": "f1"}
 NOT_GLUE = ("conll2003", "squad")
+# Ours' backbone input names -> HF's.
+HF_NAMES = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
+            "padding_mask": "attention_mask"}
 
 
 def load(task_name, max_train):
@@ -424,8 +427,23 @@ def hf_squad_fit(model, inputs, starts, ends, args):
     hf_synchronize(model)
 
 
-def run_hf_squad(args, task_name):
+def hf_squad_logits(model, inputs):
+    """`[windows, 2, seq]` start and end logits of HF's model, in batches of 64;
+    `inputs`: HF-named arrays or tensors."""
     import numpy as np
+    import torch
+
+    model.eval()
+    logits = []
+    with torch.inference_mode():
+        for begin in range(0, len(inputs["input_ids"]), 64):
+            out = model(**{k: torch.as_tensor(np.asarray(v[begin:begin + 64])).long()
+                           .to(model.device) for k, v in inputs.items()})
+            logits.append(torch.stack([out.start_logits, out.end_logits], 1).cpu().numpy())
+    return np.concatenate(logits)
+
+
+def run_hf_squad(args, task_name):
     import torch
     import transformers
 
@@ -435,8 +453,7 @@ def run_hf_squad(args, task_name):
     model = transformers.BertForQuestionAnswering.from_pretrained(args.preset).to(hf_device())
     start = time.perf_counter()
     features, _, _, starts, ends = hf_squad_features(tokenizer, train, training=True)
-    inputs = {k: torch.tensor(features[k], device=model.device)
-              for k in ("input_ids", "token_type_ids", "attention_mask")}
+    inputs = {k: torch.tensor(features[k], device=model.device) for k in HF_NAMES.values()}
     starts = torch.tensor(starts, device=model.device)
     ends = torch.tensor(ends, device=model.device)
     windows = len(starts)
@@ -444,18 +461,9 @@ def run_hf_squad(args, task_name):
     seconds = time.perf_counter() - start
     if args.save_model:
         model.save_pretrained(os.path.join(args.save_model, "hf"))
-    model.eval()
     features, samples, offsets, _, _ = hf_squad_features(tokenizer, evaluation, training=False)
-    inputs = {k: torch.tensor(features[k], device=model.device)
-              for k in ("input_ids", "token_type_ids", "attention_mask")}
-    start_logits, end_logits = [], []
-    with torch.inference_mode():
-        for begin in range(0, len(samples), 64):
-            out = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
-            start_logits.append(out.start_logits.cpu().numpy())
-            end_logits.append(out.end_logits.cpu().numpy())
-    answers = hf_squad_answers(evaluation, samples, offsets, np.concatenate(start_logits),
-                               np.concatenate(end_logits))
+    logits = hf_squad_logits(model, {k: features[k] for k in HF_NAMES.values()})
+    answers = hf_squad_answers(evaluation, samples, offsets, logits[:, 0], logits[:, 1])
     return squad_result(evaluation, answers, len(train), windows, seconds, args)
 
 

@@ -24,9 +24,7 @@ import os
 
 import numpy as np
 
-# Ours' backbone input names -> HF's.
-HF_NAMES = {"token_ids": "input_ids", "segment_ids": "token_type_ids",
-            "padding_mask": "attention_mask"}
+from benchmarks.finetune_quality import HF_NAMES
 
 
 def our_windows(examples, preset, training):
@@ -90,22 +88,12 @@ def our_model(model_dir):
 
 def hf_model(model_dir):
     """HF fine-tuned: backbone inputs (ours' names) -> `[windows, 2, seq]` logits."""
-    import torch
     import transformers
 
+    from benchmarks.finetune_quality import hf_squad_logits
+
     model = transformers.BertForQuestionAnswering.from_pretrained(os.path.join(model_dir, "hf"))
-    model.eval()
-
-    def logits(inputs):
-        inputs = {HF_NAMES[k]: torch.tensor(np.asarray(v)).long() for k, v in inputs.items()}
-        out = []
-        with torch.inference_mode():
-            for begin in range(0, len(inputs["input_ids"]), 64):
-                o = model(**{k: v[begin:begin + 64] for k, v in inputs.items()})
-                out.append(torch.stack([o.start_logits, o.end_logits], 1).numpy())
-        return np.concatenate(out)
-
-    return logits
+    return lambda inputs: hf_squad_logits(model, {HF_NAMES[k]: v for k, v in inputs.items()})
 
 
 def cross_evaluate(evaluation, preset, model_dir):
@@ -115,8 +103,7 @@ def cross_evaluate(evaluation, preset, model_dir):
 
     ours = our_windows(evaluation, preset, training=False)
     features, samples, offsets, _, _ = hf_windows(evaluation, preset, training=False)
-    hf_inputs = {k: np.asarray(features[k]) for k in ("input_ids", "token_type_ids",
-                                                      "attention_mask")}
+    hf_inputs = {k: np.asarray(features[k]) for k in HF_NAMES.values()}
     pipelines = {
         "ours": (ours.inputs, lambda logits: [a["text"] for a in best_answers(ours, logits)]),
         "HF": ({k: hf_inputs[v] for k, v in HF_NAMES.items()},

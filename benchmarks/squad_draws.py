@@ -35,51 +35,40 @@ import numpy as np
 
 from benchmarks.common import float32_preset, import_without_tensorflow
 
-HF_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-OURS_INPUTS = ("token_ids", "segment_ids", "padding_mask")
-
-
 def windows(args):
     """The split's training windows (arrays, starts, ends) and evaluation windows."""
     import transformers
 
-    from benchmarks.finetune_quality import hf_squad_features, load_squad
+    from benchmarks.finetune_quality import HF_NAMES, hf_squad_features, load_squad
 
     train, evaluation = load_squad(args)
     tokenizer = transformers.BertTokenizerFast.from_pretrained(args.preset)
     features, _, _, starts, ends = hf_squad_features(tokenizer, train, training=True)
-    train_windows = ({k: np.asarray(features[k], np.int32) for k in HF_INPUTS},
+    train_windows = ({k: np.asarray(features[k], np.int32) for k in HF_NAMES.values()},
                      np.stack([starts, ends], 1).astype(np.int32))
     features, samples, offsets, _, _ = hf_squad_features(tokenizer, evaluation, training=False)
-    eval_windows = ({k: np.asarray(features[k], np.int32) for k in HF_INPUTS}, samples,
-                    offsets)
+    eval_windows = ({k: np.asarray(features[k], np.int32) for k in HF_NAMES.values()},
+                    samples, offsets)
     return train, evaluation, train_windows, eval_windows
 
 
 def run_hf(args, seed, train_windows, eval_inputs):
-    """finetune_quality's HF loop on `device`; returns (train seconds, [n, 2, seq] logits)."""
+    """finetune_quality's HF loop; returns (train seconds, [n, 2, seq] logits)."""
     import torch
     import transformers
 
-    from benchmarks.finetune_quality import hf_device, hf_squad_fit
+    from benchmarks.finetune_quality import hf_device, hf_squad_fit, hf_squad_logits
 
-    device = hf_device()
     torch.manual_seed(seed)
-    model = transformers.BertForQuestionAnswering.from_pretrained(args.preset).to(device)
-    inputs = {k: torch.from_numpy(v).long().to(device) for k, v in train_windows[0].items()}
-    positions = torch.from_numpy(train_windows[1]).long().to(device)
+    model = transformers.BertForQuestionAnswering.from_pretrained(args.preset).to(hf_device())
+    inputs = {k: torch.from_numpy(v).long().to(model.device)
+              for k, v in train_windows[0].items()}
+    positions = torch.from_numpy(train_windows[1]).long().to(model.device)
     start = time.perf_counter()
     hf_squad_fit(model, inputs, positions[:, 0], positions[:, 1],
                  argparse.Namespace(**{**vars(args), "seed": seed}))
     seconds = time.perf_counter() - start
-    model.eval()
-    logits = []
-    with torch.inference_mode():
-        for begin in range(0, len(eval_inputs["input_ids"]), 64):
-            out = model(**{k: torch.from_numpy(v[begin:begin + 64]).long().to(device)
-                           for k, v in eval_inputs.items()})
-            logits.append(torch.stack([out.start_logits, out.end_logits], 1).cpu().numpy())
-    return seconds, np.concatenate(logits)
+    return seconds, hf_squad_logits(model, eval_inputs)
 
 
 def run_ours(args, seed, train_windows, eval_inputs, head_init=None):
@@ -90,26 +79,26 @@ def run_ours(args, seed, train_windows, eval_inputs, head_init=None):
 
     from keras_bert_repro.layers import bert_initializer
     from keras_bert_repro.presets import load_backbone
+    from benchmarks.finetune_quality import HF_NAMES
     from keras_bert_repro.training.optimizers import bert_adamw
 
     keras.utils.set_random_seed(seed)
     backbone = load_backbone(args.preset)
     # As BertQuestionAnswerer.__init__ and default_loss (which import TF Text).
     span = keras.layers.Dense(2, kernel_initializer=head_init or bert_initializer(),
-                              dtype="float32",
-                              name="span_logits")
+                              dtype="float32", name="span_logits")
     logits = keras.layers.Permute((2, 1), dtype="float32", name="start_end_logits")(
         span(backbone(backbone.input)["sequence_output"]))
     model = keras.Model(backbone.input, logits)
     x, positions = train_windows
-    x = {ours: x[hf] for ours, hf in zip(OURS_INPUTS, HF_INPUTS)}
+    x = {ours: x[hf] for ours, hf in HF_NAMES.items()}
     model.compile(optimizer=bert_adamw(args.learning_rate,
                                        total_steps=math.ceil(len(positions) / 32) * args.epochs),
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     start = time.perf_counter()
     model.fit(x, positions, batch_size=32, epochs=args.epochs, shuffle=True, verbose=0)
     seconds = time.perf_counter() - start
-    eval_x = {ours: eval_inputs[hf] for ours, hf in zip(OURS_INPUTS, HF_INPUTS)}
+    eval_x = {ours: eval_inputs[hf] for ours, hf in HF_NAMES.items()}
     return seconds, np.asarray(model.predict(eval_x, batch_size=64, verbose=0))
 
 
@@ -203,7 +192,6 @@ def main():
     import_without_tensorflow()
     os.environ.setdefault("KERAS_BACKEND", "torch")
     args.preset = float32_preset(args.preset)
-    args.seed = args.split_seed  # load_squad's split seed
     from benchmarks.finetune_quality import hf_squad_answers, squad_result
 
     train, evaluation, train_windows, (eval_inputs, samples, offsets) = windows(args)
@@ -249,7 +237,8 @@ def report(args):
     devices = sorted({r.get("device", "?") for r in runs})
     seconds = {side: statistics.mean(r["train_seconds"] for r in runs if r["side"] == side)
                for side in SIDES if any(r["side"] == side for r in runs)}
-    body = (f"SQuAD v1.1, article split {args.split_seed} of dev-v1.1.json (80% of the articles: "
+    body = (f"SQuAD v1.1, article split {args.split_seed} of dev-v1.1.json "
+            f"({args.train_fraction:.0%} of the articles: "
             f"{first['train_size']} questions, {first['train_windows']} windows x "
             f"{args.epochs} epochs; evaluation on the other {first['eval_size']} questions), "
             "from the real MiniLM-L6 checkpoint, each run a fresh fine-tuning with its own "
