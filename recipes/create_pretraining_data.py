@@ -21,23 +21,26 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags  # noqa: E402
 
+import common_flags  # noqa: E402
+
 FLAGS = flags.FLAGS
-flags.DEFINE_string("input_pattern", None, "Glob pattern(s) of raw text files, comma-separated.")
-flags.DEFINE_string("output_dir", None, "Where the shards go (local or gs://).")
-flags.DEFINE_string("vocab_file", None, "A WordPiece vocab.txt (or give --preset).")
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory whose vocabulary "
-                    "and casing to use.")
+common_flags.define_pretraining_input_flags(
+    input_pattern_help="Glob pattern(s) of raw text files, comma-separated.",
+    vocab_file_help="A WordPiece vocab.txt (or give --preset).",
+    preset_help="Registry name or checkpoint directory whose vocabulary and casing to use.",
+    max_seq_length_help="Longest instance, [CLS] and [SEP]s included.")
+common_flags.define_output_flags(None, "Where the shards go (local or gs://).")
 flags.DEFINE_bool("lowercase", None, "Lower-case and strip accents (uncased models); "
                   "default: from the preset, else inferred from the vocabulary.")
-flags.DEFINE_integer("max_seq_length", 128, "Longest instance, [CLS] and [SEP]s included.")
 flags.DEFINE_float("short_seq_prob", 0.1, "How often a document aims at a shorter length.")
 flags.DEFINE_integer("dupe_factor", 10, "Passes over the documents, each with other pairs.")
-flags.DEFINE_integer("seed", 12345, "Random seed.")
+common_flags.define_seed_flag(12345, "Random seed.")
 flags.DEFINE_integer("num_workers", None, "Worker processes (default: one per CPU).")
 flags.DEFINE_integer("files_per_shard", 1, "Input files per output shard; random next "
                      "sentences come from the documents of the same shard.")
 flags.DEFINE_enum("format", "auto", ["auto", "lines", "wikiextractor"], "Input format.")
 flags.mark_flags_as_required(["input_pattern", "output_dir"])
+flags.adopt_module_key_flags(common_flags)
 
 
 def main(_):

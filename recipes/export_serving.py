@@ -3,8 +3,7 @@
     python recipes/export_serving.py --model=runs/glue/sst2/model.keras \
         --output=saved_models/sst2/1
     python recipes/export_serving.py --model=... --output=... --pairs        # MRPC, STS-B
-    python recipes/export_serving.py --model=runs/ner/model.keras --output=saved_models/ner/1 \
-        --label_names=O,B-PER,I-PER,B-ORG,I-ORG,B-LOC,I-LOC,B-MISC,I-MISC
+    python recipes/export_serving.py --model=runs/ner/model.keras --output=saved_models/ner/1
     python recipes/export_serving.py --model=runs/squad/model.keras --output=saved_models/squad/1
     python recipes/export_serving.py --model=runs/swag/model.keras --output=saved_models/swag/1
     python recipes/export_serving.py --model=... --output=... --signatures=ids  # no TF Text
@@ -34,7 +33,8 @@ flags.DEFINE_string("output", None, "saved_models/<name>/<version>")
 flags.DEFINE_enum("task", None, list(TASKS), "Expected task; default: whatever --model is.")
 flags.DEFINE_bool("pairs", False, "Classifiers: the text signature takes text and text_pair.")
 flags.DEFINE_list("label_names", None, "Token classifiers: the tag of each label id "
-                  "(default: CoNLL-2003's 9 tags for a 9-label model).")
+                  "(default: the model's own label_names; a model saved without them, "
+                  "by 0.1.0, needs this flag).")
 flags.DEFINE_list("signatures", ["text", "ids"], "text and/or ids.")
 flags.mark_flags_as_required(["model", "output"])
 

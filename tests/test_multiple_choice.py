@@ -10,8 +10,7 @@ import pytest
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data.swag import read_swag
-from keras_bert_repro.models.multiple_choice import (BertMultipleChoice,
-                                                     BertMultipleChoicePreprocessor)
+from keras_bert_repro import BertMultipleChoice, BertMultipleChoicePreprocessor
 from tests.conftest import to_numpy
 
 WORDS = ["apple", "river", "guitar", "window", "tiger", "candle", "pencil", "garden"]

@@ -296,7 +296,7 @@ def test_hf_pretraining_heads_match_bert_for_pretraining(pretraining_checkpoints
 
 
 def test_part_of_a_head_is_a_clear_error(model):
-    from keras_bert_repro.presets.weight_names import assign_head_weights, head_variables
+    from keras_bert_repro.models.weight_assignment import assign_head_weights, head_variables
 
     variables = head_variables(model.get_layer("mlm_head"), model.get_layer("nsp_head"))
     arrays = {"cls/seq_relationship/output_weights": np.zeros((2, 64), "float32")}

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data.conll import (
-    CONLL2003_LABELS, iob1_to_iob2, read_conll, tag_ids, tag_scheme)
+    CONLL2003_LABELS, iob1_to_iob2, label_names_of, read_conll, tag_ids, tag_scheme)
 from keras_bert_repro.evaluation.entity_f1 import entity_f1, entity_spans
 from keras_bert_repro.models.token_classifier import BertTokenClassifier
 from keras_bert_repro.text.word_preprocessor import BertWordPreprocessor
@@ -43,7 +43,7 @@ def ner(tokenizer):
                                 intermediate_dim=128, max_sequence_length=64)
     # One padded shape, so each backend compiles each step function once.
     preprocessor = BertWordPreprocessor(tokenizer, sequence_length=64)
-    return BertTokenClassifier(backbone, len(CONLL2003_LABELS), preprocessor=preprocessor)
+    return BertTokenClassifier(backbone, label_names=CONLL2003_LABELS, preprocessor=preprocessor)
 
 
 # === CoNLL-2003 files ===
@@ -214,6 +214,7 @@ def test_keras_file_round_trip_keeps_preprocessor_and_weights(ner, tmp_path):
     assert isinstance(restored, BertTokenClassifier)
     assert isinstance(restored.preprocessor, BertWordPreprocessor)
     assert restored.get_config()["num_classes"] == 9 and restored.preprocessor.sequence_length == 64
+    assert restored.label_names == list(CONLL2003_LABELS)
     x = ner.preprocessor([["Peter", "Blackburn", "visited", "Ouagadougou"]])
     np.testing.assert_allclose(keras.ops.convert_to_numpy(restored.predict_on_batch(x)),
                                keras.ops.convert_to_numpy(ner.predict_on_batch(x)), atol=1e-5)
@@ -227,6 +228,31 @@ def test_token_ids_give_piece_logits_and_bad_input_is_named(ner):
     bare = BertTokenClassifier(ner.backbone, 3)
     with pytest.raises(ValueError, match="has no preprocessor"):
         bare.predict([["hello"]])
+
+
+def test_label_names_give_the_classes_and_travel_with_the_model(ner, tmp_path):
+    genes = ["O", "B-GENE", "I-GENE"]
+    model = BertTokenClassifier(ner.backbone, label_names=genes)
+    assert model.num_classes == 3 and model.get_config()["label_names"] == genes
+    assert tuple(model.get_layer("logits").kernel.shape) == (64, 3)
+    with pytest.raises(ValueError, match="num_classes=4 but 3 label_names"):
+        BertTokenClassifier(ner.backbone, 4, label_names=genes)
+    with pytest.raises(ValueError, match="Give label_names"):
+        BertTokenClassifier(ner.backbone)
+    with pytest.raises(ValueError, match="duplicates"):
+        BertTokenClassifier(ner.backbone, label_names=["O", "B-GENE", "O"])
+    # A text export needs the tags, and never guesses CoNLL's for a 9-label model.
+    unnamed = BertTokenClassifier(ner.backbone, 9, preprocessor=ner.preprocessor)
+    with pytest.raises(ValueError, match="has no label_names"):
+        kbr.export_saved_model(unnamed, str(tmp_path / "ner" / "1"))
+    assert not (tmp_path / "ner").exists()
+
+
+@pytest.mark.backend_independent
+def test_label_names_of_the_data():
+    assert label_names_of([["B-PER", "O"], ["I-LOC"]]) == list(CONLL2003_LABELS)
+    assert label_names_of([["O", "I-GENE", "B-GENE", "B-CHEM"]]) == [
+        "O", "B-CHEM", "B-GENE", "I-GENE"]
 
 
 @pytest.mark.backend_independent

@@ -81,6 +81,20 @@ def tag_scheme(tag_sentences):
     return "iob2"
 
 
+def label_names_of(tag_sentences):
+    """The label list for a token classifier trained on `tag_sentences`: CoNLL-2003's
+    nine tags (in their order) when the data uses no other, else "O" then the
+    data's tags sorted by entity type, "B-" before "I-".
+
+    >>> label_names_of([["B-GENE", "I-GENE", "O"]])
+    ['O', 'B-GENE', 'I-GENE']
+    """
+    tags = {tag for sentence in tag_sentences for tag in sentence}
+    if tags <= set(CONLL2003_LABELS):
+        return list(CONLL2003_LABELS)
+    return ["O"] + sorted(tags - {"O"}, key=lambda tag: (tag[2:], tag[:2]))
+
+
 def tag_ids(tag_sentences, labels=CONLL2003_LABELS):
     """Tags -> int ids per sentence; raises ValueError naming an unknown tag."""
     index = {label: i for i, label in enumerate(labels)}

@@ -4,6 +4,8 @@ import csv
 import dataclasses
 import os
 
+from keras_bert_repro.data.glue_tfds import read_glue_tfds
+
 
 @dataclasses.dataclass(frozen=True)
 class GlueTask:
@@ -59,8 +61,6 @@ def read_glue(data_dir, task, split):
     """
     task = get_task(task) if isinstance(task, str) else task
     if data_dir == "tfds":
-        from keras_bert_repro.data.glue_tfds import read_glue_tfds
-
         return read_glue_tfds(task, split)
     path = os.path.join(data_dir, task.folder, f"{split}.tsv")
     if not os.path.isfile(path):

@@ -32,12 +32,11 @@ import random
 
 import numpy as np
 import tensorflow as tf
+from tqdm import tqdm
 
 from keras_bert_repro.data.pretraining_documents import list_files
 from keras_bert_repro.data.pretraining_instances import (
     check_max_seq_length, create_training_instances, read_corpus)
-# The streaming counterpart of `pretraining_dataset`, importable from here too.
-from keras_bert_repro.data.pretraining_streaming import streaming_pretraining_dataset  # noqa: F401
 
 MANIFEST = "pretraining_data.json"
 SHARD_SUFFIX = ".tfrecord"
@@ -328,8 +327,6 @@ def _write_atomically(path, write):
 
 def _run(jobs, tokenizer, num_workers, progress):
     """Yields `_make_shard`'s results, jobs spread over worker processes."""
-    from tqdm import tqdm
-
     num_workers = min(os.cpu_count() if num_workers is None else num_workers, len(jobs))
     bar = tqdm(total=len(jobs), unit="shard", desc="pretraining data", disable=not progress)
     total = 0

@@ -25,7 +25,7 @@ tokenizer's TF Text ops.
 
 import tensorflow as tf
 
-from keras_bert_repro.export.signatures import Serving, ids_spec, vocabulary_of
+from keras_bert_repro.export.serving import Serving, ids_spec, vocabulary_of
 from keras_bert_repro.text.offsets import OffsetTokenizer
 from keras_bert_repro.text.packing import pack_segments
 

@@ -13,6 +13,12 @@ import subprocess
 import sys
 import tempfile
 
+import keras
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from keras_bert_repro.export.signatures import check_task, serving_functions
+
 CUSTOM_OPS_FILE = "custom_ops.txt"
 WARMUP_FILE = "tf_serving_warmup_requests"
 DEFAULT_WARMUP_TEXTS = ("This is a warm-up request.", "", "Another, longer warm-up sentence "
@@ -38,8 +44,8 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
             `assets.extra/tf_serving_warmup_requests` are built from (None: no file).
         model_name: the name in the warm-up requests (default: the parent folder).
         label_names: token classifiers: the tag of each label id (IOB2 or IOB1,
-            e.g. `B-PER`), from which entities are decoded; default the CoNLL-2003
-            tags when the model has 9 labels.
+            e.g. `B-PER`), from which entities are decoded; default the model's
+            own `label_names`. A text export of a model without them is refused.
 
     Returns:
         The sorted list of custom (non-core TensorFlow) op types the graph uses,
@@ -49,10 +55,6 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
     >>> kbr.export_saved_model(clf, "saved_models/sst2/1")  # doctest: +SKIP
     ['FastWordpieceTokenizeWithOffsets', 'NormalizeUTF8', 'RegexSplitWithOffsets']
     """
-    import keras
-
-    from keras_bert_repro.export.signatures import check_task
-
     signatures = tuple(signatures)
     if not set(signatures) <= {"text", "ids"} or not signatures:
         raise ValueError(f"signatures must be drawn from ('text', 'ids'), got {signatures}.")
@@ -86,10 +88,6 @@ def read_custom_ops(export_dir):
 
 
 def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, label_names):
-    import tensorflow as tf
-
-    from keras_bert_repro.export.signatures import serving_functions
-
     serving = serving_functions(task, pairs=pairs, label_names=label_names)
     module = tf.Module()
     # Track the weights only: tracking the Keras model would also save whatever
@@ -123,9 +121,6 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, la
 
 def _custom_ops(export_dir):
     """Op types in the SavedModel that core TensorFlow does not register."""
-    import tensorflow as tf
-    from tensorflow.core.protobuf import saved_model_pb2
-
     proto = saved_model_pb2.SavedModel()
     with open(os.path.join(export_dir, "saved_model.pb"), "rb") as f:
         proto.ParseFromString(f.read())
@@ -140,7 +135,7 @@ def _custom_ops(export_dir):
 
 def _write_warmup(path, model_name, inputs):
     """One `PredictionLog` whose request carries `inputs` (name -> nested lists)."""
-    import tensorflow as tf
+    # tensorflow-serving-api is optional: only the warm-up file needs it.
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
     with tf.io.TFRecordWriter(path) as writer:
@@ -154,11 +149,8 @@ def _write_warmup(path, model_name, inputs):
 
 
 if __name__ == "__main__":
-    # The TensorFlow-backend side of an export started from JAX or PyTorch.
-    import keras
-
-    import keras_bert_repro  # noqa: F401  (registers the serializable classes)
-
+    # The TensorFlow-backend side of an export started from JAX or PyTorch; the
+    # import of `signatures` above registered the serializable classes.
     keras_path, out_dir, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
     options["signatures"] = tuple(options["signatures"])
     _export_tf(keras.saving.load_model(keras_path), out_dir, **options)

@@ -23,24 +23,27 @@ lists:
 import tensorflow as tf
 import tensorflow_text as tf_text
 
-from keras_bert_repro.data.conll import CONLL2003_LABELS
 from keras_bert_repro.evaluation.entity_f1 import end_of_chunk, start_of_chunk, split_tag
-from keras_bert_repro.export.signatures import Serving, ids_spec, vocabulary_of
+from keras_bert_repro.export.serving import Serving, ids_spec, vocabulary_of
 
 # The characters Python's str.split() splits on (str.isspace()).
 WORD_SEPARATORS = r"[\x{09}-\x{0D}\x{1C}-\x{20}\x{85}\p{Zs}\x{2028}\x{2029}]+"
 
 
-def default_label_names(task, label_names, required=True):
-    """`label_names` checked against the model, or CoNLL-2003's tags for 9 labels
-    (without `required`, an ids-only export: placeholder names)."""
-    if label_names is None and not required:
-        label_names = [f"LABEL_{i}" for i in range(task.num_classes)]
+def checked_label_names(task, label_names=None, required=True):
+    """The tag of each label id: `label_names` if given (an override, e.g. for a model
+    saved before models kept their tags), else the model's own `label_names`.
+    Without either, a text export is refused: entity decoding needs the tags, and
+    guessing them would mislabel a model trained on other ones; an ids-only export
+    (`required=False`) gets placeholder names."""
+    label_names = label_names if label_names is not None else task.label_names
     if label_names is None:
-        if task.num_classes != len(CONLL2003_LABELS):
-            raise ValueError(f"Pass label_names (the tag of each of the {task.num_classes} "
-                             "label ids, e.g. 'B-PER') to export a token classifier.")
-        label_names = CONLL2003_LABELS
+        if not required:
+            return [f"LABEL_{i}" for i in range(task.num_classes)]
+        raise ValueError(
+            f"This {type(task).__name__} has no label_names, so its serving signature could "
+            "not name entities. Build it with label_names=[...] (the tag of each label id, "
+            "e.g. data.label_names_of(train_tags)), or pass label_names= to the export.")
     label_names = [str(name) for name in label_names]
     if len(label_names) != task.num_classes:
         raise ValueError(f"Got {len(label_names)} label_names for a model with "

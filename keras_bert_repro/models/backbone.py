@@ -2,13 +2,19 @@
 
 import keras
 
+from keras_bert_repro import presets
 from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
 from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
 from keras_bert_repro.models.input_checks import check_backbone_inputs
+from keras_bert_repro.models.weight_assignment import assign_backbone_weights
 
 INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+# Arguments a caller may change at `from_preset` without changing any weight's shape.
+OVERRIDABLE = ("dropout", "attention_dropout", "dtype", "name", "trainable", "activation")
+# Config entries a preset does not keep: they belong to the run, not the checkpoint.
+NOT_IN_PRESET = ("name", "trainable", "dtype")
 
 
 EMBEDDING_LAYERS = ("token_embedding", "segment_embedding", "position_embedding",
@@ -199,9 +205,9 @@ class BertBackbone(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        if isinstance(config.get("dtype"), dict):
-            config["dtype"] = keras.dtype_policies.deserialize(config["dtype"])
+        dtype = config.get("dtype")
+        if isinstance(dtype, dict):
+            config = {**config, "dtype": keras.dtype_policies.deserialize(dtype)}
         return cls(**config)
 
     @classmethod
@@ -214,12 +220,21 @@ class BertBackbone(keras.Model):
         preset, or a directory written by `save_to_preset`. `kwargs` override
         config entries that do not change weight shapes (e.g. `dropout`, `dtype`).
         """
-        from keras_bert_repro.presets import load_backbone
-
-        return load_backbone(preset, **kwargs)
+        unknown = sorted(set(kwargs) - set(OVERRIDABLE))
+        if unknown:
+            raise ValueError(f"from_preset cannot override {unknown}: they change weight "
+                             f"shapes. Allowed: {OVERRIDABLE}.")
+        path = presets.resolve_preset(preset)
+        fmt = presets.detect_format(path)
+        backbone = cls(**{**presets.read_backbone_config(path, fmt), **kwargs})
+        assign_backbone_weights(backbone, presets.read_backbone_weights(path, fmt))
+        return backbone
 
     def save_to_preset(self, preset_dir, vocabulary=None):
-        """Writes config JSON, `model.weights.h5` and (if given) `vocab.txt`."""
-        from keras_bert_repro.presets import save_backbone
-
-        save_backbone(self, preset_dir, vocabulary=vocabulary)
+        """Writes this library's preset layout: `config.json`, `model.weights.h5` and,
+        if given, `vocab.txt` (`vocabulary`: a list of tokens or a `vocab.txt` path)."""
+        presets.write_own_config(preset_dir, {k: v for k, v in self.get_config().items()
+                                              if k not in NOT_IN_PRESET})
+        self.save_weights(presets.own_weights_file(preset_dir))
+        if vocabulary is not None:
+            presets.write_vocabulary(preset_dir, vocabulary)

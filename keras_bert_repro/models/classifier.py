@@ -3,8 +3,8 @@
 import keras
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.text import BertPreprocessor
 
 
 def classification_loss(num_classes):
@@ -37,6 +37,8 @@ class BertClassifier(BertTask):
     >>> clf.predict(["what a ride"])  # logits  # doctest: +SKIP
     """
 
+    preprocessor_class = BertPreprocessor
+
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
@@ -63,22 +65,3 @@ class BertClassifier(BertTask):
 
     def get_config(self):
         return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout}
-
-    @classmethod
-    def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,
-                    **kwargs):
-        """Backbone weights and tokenizer from `preset`, a fresh classification head.
-
-        The preprocessor pads each batch to its longest text rounded up to
-        `pad_to_multiple_of` (None: always to `sequence_length`).
-        """
-        from keras_bert_repro.text import BertPreprocessor
-
-        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
-        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertPreprocessor.from_preset(
-            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
-        return cls(backbone, num_classes, preprocessor=preprocessor, **kwargs)

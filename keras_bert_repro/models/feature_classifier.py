@@ -4,10 +4,10 @@ hidden layers feed a small trained head."""
 import keras
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.classifier import classification_loss, classification_metrics
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.text import BertPreprocessor
 from keras_bert_repro.training import bert_adamw
 
 # Only a fresh linear head trains, so it takes a rate far above fine-tuning's 3e-5.
@@ -66,6 +66,8 @@ class BertFeatureClassifier(BertTask):
     ...                                         num_classes=2)
     >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
     """
+
+    preprocessor_class = BertPreprocessor
 
     def __init__(self, backbone, num_classes, feature_layers=(-4, -3, -2, -1),
                  combine="concat", pooling="mean", preprocessor=None, dropout=0.1, **kwargs):
@@ -127,18 +129,3 @@ class BertFeatureClassifier(BertTask):
         return {**self._task_config(), "num_classes": self.num_classes,
                 "feature_layers": list(self.feature_layers), "combine": self.combine,
                 "pooling": self.pooling, "dropout": self.dropout}
-
-    @classmethod
-    def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,
-                    **kwargs):
-        """Frozen backbone weights and tokenizer from `preset`, a fresh head."""
-        from keras_bert_repro.text import BertPreprocessor
-
-        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
-        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertPreprocessor.from_preset(
-            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
-        return cls(backbone, num_classes, preprocessor=preprocessor, **kwargs)

@@ -1,71 +1,12 @@
-"""BertMultipleChoice: pick one of several endings for a context (SWAG), and its
-preprocessor, which packs `[CLS] context [SEP] ending [SEP]` once per choice."""
+"""BertMultipleChoice: pick one of several endings for a context (SWAG)."""
 
 import keras
 import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.backbone import INPUT_NAMES, BertBackbone
+from keras_bert_repro.models.backbone import INPUT_NAMES
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.text.packing import pack_segments
-from keras_bert_repro.text.preprocessor import BertPreprocessor
-from keras_bert_repro.text.tf_layer import to_string_tensor
-
-
-@keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertMultipleChoicePreprocessor(BertPreprocessor):
-    """`(contexts, endings)` -> backbone inputs `[batch, num_choices, length]`.
-
-    `contexts` are `[batch]` strings and `endings` `[batch, num_choices]` strings
-    (or one context and its `[num_choices]` endings). Each choice is packed as the
-    sentence pair `[CLS] context [SEP] ending [SEP]`, truncated like one (from the
-    end of the longer segment). With `pad_to_multiple_of`, a batch is padded to
-    its longest choice rounded up. Runs eagerly on any backend and in `tf.data`.
-
-    Example:
-    >>> pre = BertMultipleChoicePreprocessor.from_preset("/path/to/model",  # doctest: +SKIP
-    ...                                                  sequence_length=80)
-    >>> pre((["A man sits down."], [["He eats.", "He flies.", "He sleeps.", "He runs."]]))[
-    ...     "token_ids"].shape  # doctest: +SKIP
-    (1, 4, 80)
-    """
-
-    def eager_inputs(self, x):
-        return None  # eager calls run op by op, so bad shapes get `call`'s errors
-
-    def call(self, x):
-        if not (isinstance(x, (tuple, list)) and len(x) == 2):
-            raise ValueError("BertMultipleChoicePreprocessor takes a pair (contexts, endings): "
-                             "[batch] strings and [batch, num_choices] strings.")
-        contexts = to_string_tensor(x[0], name="contexts")
-        endings = to_string_tensor(x[1], name="endings")
-        scalar = contexts.shape.rank == 0
-        if scalar:
-            contexts, endings = contexts[None], endings[None]
-        if isinstance(endings, tf.RaggedTensor) or contexts.shape.rank != 1 \
-                or endings.shape.rank != 2:
-            raise ValueError(
-                "Multiple choice needs contexts [batch] and endings [batch, num_choices] with "
-                f"the same number of endings per example; got contexts of rank "
-                f"{contexts.shape.rank} and endings of shape {endings.shape}.")
-        batch = tf.shape(contexts)[0]
-        num_choices = endings.shape[1] if endings.shape[1] is not None else tf.shape(endings)[1]
-        with tf.control_dependencies([tf.debugging.assert_equal(
-                tf.shape(endings)[0], batch,
-                message="contexts and endings hold different numbers of examples")]):
-            flat_endings = tf.reshape(endings, [-1])
-        # Tokenize each context once, then repeat it for each of its choices.
-        context_ids = tf.gather(self.tokenizer.call(contexts),
-                                tf.repeat(tf.range(batch), num_choices))
-        packed = pack_segments([context_ids, self.tokenizer.call(flat_endings)],
-                               self.sequence_length, self.tokenizer.cls_token_id,
-                               self.tokenizer.sep_token_id, self.tokenizer.pad_token_id,
-                               pad_to=self.pad_to_multiple_of)
-        out = {k: tf.reshape(v, tf.stack([batch, num_choices, tf.shape(v)[1]]))
-               for k, v in packed.items()}
-        if not scalar and isinstance(num_choices, int):
-            out = {k: tf.ensure_shape(v, [None, num_choices, None]) for k, v in out.items()}
-        return {k: v[0] for k, v in out.items()} if scalar else out
+from keras_bert_repro.text import BertMultipleChoicePreprocessor
 
 
 class _FoldChoices(keras.layers.Layer):
@@ -115,6 +56,8 @@ class BertMultipleChoice(BertTask):
     >>> model.predict((contexts, endings)).shape  # doctest: +SKIP
     (1, 4)
     """
+
+    preprocessor_class = BertMultipleChoicePreprocessor
 
     def __init__(self, backbone, num_choices=4, preprocessor=None, dropout=0.1, **kwargs):
         # === Layers ===
@@ -168,21 +111,3 @@ class BertMultipleChoice(BertTask):
     def get_config(self):
         return {**self._task_config(), "num_choices": self.num_choices,
                 "dropout": self.dropout}
-
-    @classmethod
-    def from_preset(cls, preset, num_choices=4, sequence_length=128, pad_to_multiple_of=16,
-                    **kwargs):
-        """Backbone weights and tokenizer from `preset`, a fresh scoring head.
-
-        `sequence_length` bounds each packed choice; the preprocessor pads a batch
-        to its longest choice rounded up to `pad_to_multiple_of` (None: always to
-        `sequence_length`).
-        """
-        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
-        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertMultipleChoicePreprocessor.from_preset(
-            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
-        return cls(backbone, num_choices, preprocessor=preprocessor, **kwargs)

@@ -3,10 +3,13 @@
 import keras
 import tensorflow as tf
 
+from keras_bert_repro import presets
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.layers.heads import MaskedLMHead
-from keras_bert_repro.models.backbone import INPUT_NAMES, BertBackbone
+from keras_bert_repro.models.backbone import INPUT_NAMES
 from keras_bert_repro.models.task import BertTask, is_text
+from keras_bert_repro.models.weight_assignment import assign_head_weights, head_variables
+from keras_bert_repro.text import BertPretrainingPreprocessor
 from keras_bert_repro.training import bert_adamw
 
 OBJECTIVES = ("mlm_nsp", "mlm", "ltr")
@@ -40,6 +43,11 @@ class BertPretrainer(BertTask):
         preprocessor: a `BertPretrainingPreprocessor`, so `fit` takes datasets of
             raw text pairs or parsed instances.
 
+    `from_preset` loads the pre-training heads too where the checkpoint has them
+    (Google's, HF `BertForPreTraining`); its preprocessor arguments are
+    `sequence_length` (128), `max_predictions_per_seq` (20) and any other of
+    `BertPretrainingPreprocessor` (e.g. `whole_word_masking=True`).
+
     Example:
     >>> model = BertPretrainer.from_preset("/path/to/uncased_L-12_H-768_A-12")  # doctest: +SKIP
     >>> model.fit(pretraining_dataset("gs://bucket/*.tfrecord").ragged_batch(256),
@@ -48,6 +56,9 @@ class BertPretrainer(BertTask):
     ...                   hidden_dim=768, intermediate_dim=3072)  # doctest: +SKIP
     >>> model = BertPretrainer(bb, objective="mlm")  # doctest: +SKIP
     """
+
+    preprocessor_class = BertPretrainingPreprocessor
+    preprocessor_defaults = {"sequence_length": 128, "max_predictions_per_seq": 20}
 
     def __init__(self, backbone, objective="mlm_nsp", preprocessor=None, **kwargs):
         if objective not in OBJECTIVES:
@@ -129,43 +140,17 @@ class BertPretrainer(BertTask):
         self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
 
     @classmethod
-    def from_preset(cls, preset, objective="mlm_nsp", sequence_length=128,
-                    max_predictions_per_seq=20, dtype=None, **kwargs):
-        """Backbone, tokenizer and, when the checkpoint has them, the pre-training heads.
+    def _split_preset_kwargs(cls, kwargs):
+        """`objective` goes to both; every other argument to the preprocessor (e.g.
+        `whole_word_masking=True`, `seed`)."""
+        objective = kwargs.get("objective", "mlm_nsp")
+        preprocessor = {**cls.preprocessor_defaults, **kwargs, "objective": objective}
+        return {"objective": objective}, preprocessor
 
-        Heads are read from Google's TF1 checkpoints (`cls/predictions/*`,
-        `cls/seq_relationship/*`) and HF `BertForPreTraining` directories
-        (`cls.*`); other layouts start them fresh. `kwargs` go to the
-        preprocessor (e.g. `whole_word_masking=True`); `dtype` to the backbone
-        (`"mixed_bfloat16"`: bfloat16 compute, float32 weights, logits and loss).
-        """
-        from keras_bert_repro.presets import detect_format, resolve_preset
-        from keras_bert_repro.presets.weight_names import assign_head_weights, head_variables
-        from keras_bert_repro.text.pretraining_preprocessor import BertPretrainingPreprocessor
-
-        path = resolve_preset(preset)
-        backbone = BertBackbone.from_preset(path, dtype=dtype)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertPretrainingPreprocessor.from_preset(
-            path, sequence_length=sequence_length,
-            max_predictions_per_seq=max_predictions_per_seq, objective=objective, **kwargs)
-        model = cls(backbone, objective=objective, preprocessor=preprocessor)
-        nsp_head = model.get_layer("nsp_head") if objective == "mlm_nsp" else None
-        arrays, source = _read_head_weights(path, detect_format(path))
-        assign_head_weights(head_variables(model.get_layer("mlm_head"), nsp_head), arrays, source)
-        return model
-
-
-def _read_head_weights(path, fmt):
-    """`({google_name: ndarray}, source)` for the `cls/*` heads a preset holds."""
-    from keras_bert_repro.presets import google, hf
-    from keras_bert_repro.presets.weight_names import HEAD_PREFIX, hf_heads_to_google
-
-    if fmt == "google":
-        return google.read_google_weights(path, prefixes=(HEAD_PREFIX,))
-    if fmt == "hf":
-        tensors, file = hf._read_tensors(path)
-        return hf_heads_to_google(tensors), file
-    return {}, path
+    def load_preset_heads(self, path):
+        """The pre-training heads, when the checkpoint has them: Google's TF1
+        checkpoints (`cls/predictions/*`, `cls/seq_relationship/*`) and HF
+        `BertForPreTraining` directories (`cls.*`); other layouts start them fresh."""
+        nsp_head = self.get_layer("nsp_head") if self.objective == "mlm_nsp" else None
+        arrays, source = presets.read_head_weights(path)
+        assign_head_weights(head_variables(self.get_layer("mlm_head"), nsp_head), arrays, source)

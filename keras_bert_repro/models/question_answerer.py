@@ -3,10 +3,8 @@
 import keras
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.text.squad_postprocessing import best_answers
-from keras_bert_repro.text.squad_preprocessor import BertSquadPreprocessor
+from keras_bert_repro.text import BertSquadPreprocessor, best_answers
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
@@ -36,6 +34,10 @@ class BertQuestionAnswerer(BertTask):
     >>> qa.predict((["Who won?"], ["The Broncos won the game."]))  # doctest: +SKIP
     ['The Broncos']
     """
+
+    preprocessor_class = BertSquadPreprocessor
+    # run_squad.py's defaults.
+    preprocessor_defaults = {"sequence_length": 384, "doc_stride": 128, "max_query_length": 64}
 
     def __init__(self, backbone, preprocessor=None, version_2_with_negative=False,
                  null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30, **kwargs):
@@ -111,17 +113,3 @@ class BertQuestionAnswerer(BertTask):
         return {**self._task_config(), "version_2_with_negative": self.version_2_with_negative,
                 "null_score_diff_threshold": self.null_score_diff_threshold,
                 "n_best_size": self.n_best_size, "max_answer_length": self.max_answer_length}
-
-    @classmethod
-    def from_preset(cls, preset, sequence_length=384, doc_stride=128, max_query_length=64,
-                    **kwargs):
-        """Backbone weights and tokenizer from `preset`, a fresh span head."""
-        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
-        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertSquadPreprocessor.from_preset(
-            preset, sequence_length=sequence_length, doc_stride=doc_stride,
-            max_query_length=max_query_length)
-        return cls(backbone, preprocessor=preprocessor, **kwargs)

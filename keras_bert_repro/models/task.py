@@ -8,7 +8,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_bert_repro.models.length_grouping import length_grouped_dataset
+from keras_bert_repro import presets
+from keras_bert_repro.data import length_grouped_dataset
+from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
 DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
@@ -54,7 +56,14 @@ class BertTask(keras.Model):
     `preprocessor` map (TF Text) -> prefetch, whatever the Keras backend. The
     default `compile()` is the paper's fine-tuning recipe (`bert_adamw`), whose
     total step count `fit` fills in from the data and epochs.
+
+    A subclass names the preprocessor `from_preset` attaches (`preprocessor_class`)
+    and that preprocessor's arguments with their defaults for the task
+    (`preprocessor_defaults`).
     """
+
+    preprocessor_class = None
+    preprocessor_defaults = {"sequence_length": 128, "pad_to_multiple_of": 16}
 
     def _init_task(self, backbone, preprocessor):
         self.backbone = backbone
@@ -264,3 +273,43 @@ class BertTask(keras.Model):
         if config.get("preprocessor") is not None:
             config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])
         return cls(**config)
+
+    # === Presets ===
+    @classmethod
+    def from_preset(cls, preset, *args, dtype=None, **kwargs):
+        """The backbone's weights and the tokenizer from `preset`, a fresh task head.
+
+        `preset` is a registry name (`kbr.list_presets()`) or a directory in any
+        layout `BertBackbone.from_preset` reads. The preprocessor's arguments
+        (`preprocessor_defaults`, e.g. `sequence_length`; the padding of each batch
+        to its longest row rounded up to `pad_to_multiple_of`, None: always to
+        `sequence_length`) go to the preprocessor; `dtype` to the backbone (e.g.
+        `"mixed_bfloat16"`); the rest, and `args`, to the task's constructor.
+
+        Example:
+        >>> clf = BertClassifier.from_preset("/path/to/model", num_classes=2)  # doctest: +SKIP
+        >>> qa = BertQuestionAnswerer.from_preset("/path/to/model", doc_stride=64)  # doctest: +SKIP
+        """
+        task_kwargs, preprocessor_kwargs = cls._split_preset_kwargs(kwargs)
+        path = presets.resolve_preset(preset)
+        backbone = BertBackbone.from_preset(path, dtype=dtype)
+        length = preprocessor_kwargs.get("sequence_length")
+        if length is not None and length > backbone.max_sequence_length:
+            raise ValueError(f"sequence_length={length} exceeds the model's position table "
+                             f"({backbone.max_sequence_length}).")
+        preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
+        model = cls(backbone, *args, preprocessor=preprocessor, **task_kwargs)
+        model.load_preset_heads(path)
+        return model
+
+    @classmethod
+    def _split_preset_kwargs(cls, kwargs):
+        """`from_preset`'s keyword arguments -> (the task's, the preprocessor's)."""
+        task = {k: v for k, v in kwargs.items() if k not in cls.preprocessor_defaults}
+        preprocessor = {k: kwargs.get(k, default)
+                        for k, default in cls.preprocessor_defaults.items()}
+        return task, preprocessor
+
+    def load_preset_heads(self, path):
+        """Loads the task's heads from the preset directory `path` where the preset
+        holds them (the pre-trainer's); fine-tuning heads start fresh."""

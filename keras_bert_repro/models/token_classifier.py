@@ -7,9 +7,24 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.text.word_preprocessor import BertWordPreprocessor, to_ragged_words
+from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
+
+
+def _checked_labels(num_classes, label_names):
+    """-> (num_classes, label_names as a list of strings or None), checked to agree."""
+    if label_names is not None:
+        label_names = [str(name) for name in label_names]
+        if len(set(label_names)) != len(label_names):
+            raise ValueError(f"label_names has duplicates: {label_names}.")
+        if num_classes is not None and int(num_classes) != len(label_names):
+            raise ValueError(f"num_classes={num_classes} but {len(label_names)} label_names "
+                             f"were given: {label_names}.")
+        return len(label_names), label_names
+    if num_classes is None:
+        raise ValueError("Give label_names (the tag of each label id, e.g. CONLL2003_LABELS) "
+                         "or num_classes.")
+    return int(num_classes), None
 
 
 def _is_words(x):
@@ -39,20 +54,30 @@ class BertTokenClassifier(BertTask):
 
     Args:
         backbone: a `BertBackbone`.
-        num_classes: number of labels (9 for CoNLL-2003's IOB2 tags).
+        num_classes: number of labels (9 for CoNLL-2003's IOB2 tags); default
+            the number of `label_names`.
         preprocessor: a `BertWordPreprocessor`, so `fit`/`predict` take words.
         dropout: dropout on the sequence output (0.1 in the paper).
+        label_names: the tag of each label id (IOB2 or IOB1, e.g. `"B-PER"`), set
+            from the training data (`data.label_names_of`). Kept in the config, so
+            a saved model knows its tags; serving decodes entities with them.
 
     Example:
-    >>> from keras_bert_repro.data.conll import CONLL2003_LABELS, read_conll, tag_ids
+    >>> from keras_bert_repro.data import label_names_of, read_conll, tag_ids
     >>> words, tags = read_conll("../shared/data/conll2003", "train")  # doctest: +SKIP
-    >>> ner = BertTokenClassifier.from_preset("/path/to/model", num_classes=9)  # doctest: +SKIP
-    >>> ner.fit(words, tag_ids(tags), batch_size=32, epochs=3)  # doctest: +SKIP
+    >>> labels = label_names_of(tags)  # doctest: +SKIP
+    >>> ner = BertTokenClassifier.from_preset("/path/to/model",  # doctest: +SKIP
+    ...                                       label_names=labels)
+    >>> ner.fit(words, tag_ids(tags, labels), batch_size=32, epochs=3)  # doctest: +SKIP
     >>> ner.predict([["EU", "rejects", "German", "call"]])  # doctest: +SKIP
     [array([3, 0, 7, 0])]
     """
 
-    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
+    preprocessor_class = BertWordPreprocessor
+
+    def __init__(self, backbone, num_classes=None, preprocessor=None, dropout=0.1,
+                 label_names=None, **kwargs):
+        num_classes, label_names = _checked_labels(num_classes, label_names)
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="token_classifier_dropout")
@@ -66,7 +91,8 @@ class BertTokenClassifier(BertTask):
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
         self._init_task(backbone, preprocessor)
-        self.num_classes = int(num_classes)
+        self.num_classes = num_classes
+        self.label_names = label_names
         self.dropout = float(dropout)
         self.compile()
 
@@ -173,19 +199,5 @@ class BertTokenClassifier(BertTask):
         return predictions
 
     def get_config(self):
-        return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout}
-
-    @classmethod
-    def from_preset(cls, preset, num_classes, sequence_length=128, pad_to_multiple_of=16,
-                    **kwargs):
-        """Backbone weights and tokenizer from `preset`, a fresh token classification
-        head, and a `BertWordPreprocessor` (each batch padded to its longest
-        sentence rounded up to `pad_to_multiple_of`; None: to `sequence_length`)."""
-        backbone_kwargs = {k: kwargs.pop(k) for k in ("dtype",) if k in kwargs}
-        backbone = BertBackbone.from_preset(preset, **backbone_kwargs)
-        if sequence_length > backbone.max_sequence_length:
-            raise ValueError(f"sequence_length={sequence_length} exceeds the model's position "
-                             f"table ({backbone.max_sequence_length}).")
-        preprocessor = BertWordPreprocessor.from_preset(
-            preset, sequence_length=sequence_length, pad_to_multiple_of=pad_to_multiple_of)
-        return cls(backbone, num_classes, preprocessor=preprocessor, **kwargs)
+        return {**self._task_config(), "num_classes": self.num_classes, "dropout": self.dropout,
+                "label_names": self.label_names}

@@ -5,6 +5,7 @@ import json
 import os
 
 from keras_bert_repro.presets.hf import hf_config_to_backbone
+from keras_bert_repro.presets.weight_names import BACKBONE_PREFIX, HEAD_PREFIX
 
 
 def find_checkpoint(path):
@@ -12,6 +13,8 @@ def find_checkpoint(path):
     preferred = os.path.join(path, "bert_model.ckpt")
     if os.path.isfile(preferred + ".index"):
         return preferred
+    # TensorFlow is imported only to read a TF1 checkpoint, so that HF and keras-hub
+    # presets load where it is not installed (benchmarks on a GPU machine).
     import tensorflow as tf
 
     latest = tf.train.latest_checkpoint(path)
@@ -38,7 +41,7 @@ def read_google_config(path):
 _OPTIMIZER_SLOTS = ("/adam_m", "/adam_v")
 
 
-def read_google_weights(path, prefixes=("bert/",)):
+def read_google_weights(path, prefixes=(BACKBONE_PREFIX,)):
     """Returns `({variable_name: ndarray}, checkpoint)` for the variables under
     `prefixes` (`"cls/"` holds the pre-training heads). Optimizer slots and
     `global_step` are never read, so a pre-training checkpoint costs no more
@@ -55,3 +58,8 @@ def read_google_weights(path, prefixes=("bert/",)):
     names = [name for name in reader.get_variable_to_shape_map()
              if name.startswith(tuple(prefixes)) and not name.endswith(_OPTIMIZER_SLOTS)]
     return {name: reader.get_tensor(name) for name in names}, checkpoint
+
+
+def read_google_head_weights(path):
+    """`({google_name: ndarray}, checkpoint)` for the pre-training heads (`cls/*`)."""
+    return read_google_weights(path, prefixes=(HEAD_PREFIX,))

@@ -16,6 +16,22 @@ _HF_ACTIVATIONS = {
     "gelu_fast": "gelu_approximate",
 }
 
+# HF BertForPreTraining's head tensors: (Google name, transpose). HF Linear weights
+# are [out, in]; its NSP weight is [2, hidden] as Google's. The decoder weight is
+# the tied word embedding, so it is not read.
+HF_HEAD_NAMES = {
+    "cls.predictions.transform.dense.weight": ("cls/predictions/transform/dense/kernel", True),
+    "cls.predictions.transform.dense.bias": ("cls/predictions/transform/dense/bias", False),
+    "cls.predictions.transform.LayerNorm.weight": ("cls/predictions/transform/LayerNorm/gamma",
+                                                   False),
+    "cls.predictions.transform.LayerNorm.bias": ("cls/predictions/transform/LayerNorm/beta",
+                                                 False),
+    "cls.predictions.bias": ("cls/predictions/output_bias", False),
+    "cls.predictions.decoder.bias": ("cls/predictions/output_bias", False),
+    "cls.seq_relationship.weight": ("cls/seq_relationship/output_weights", False),
+    "cls.seq_relationship.bias": ("cls/seq_relationship/output_bias", False),
+}
+
 
 def is_hf_dir(path):
     config = os.path.join(path, "config.json")
@@ -55,7 +71,8 @@ def read_hf_config(path):
         return hf_config_to_backbone(json.load(f), file)
 
 
-def _read_tensors(path):
+def read_hf_tensors(path):
+    """`({tensor_name: ndarray}, file)`: every tensor of an HF directory, under HF's names."""
     for name in HF_WEIGHT_FILES:
         file = os.path.join(path, name)
         if not os.path.isfile(file):
@@ -102,7 +119,7 @@ def hf_name_to_google(name):
 
 def read_hf_weights(path):
     """Returns `({google_name: ndarray}, source_file)` for an HF directory."""
-    tensors, file = _read_tensors(path)
+    tensors, file = read_hf_tensors(path)
     arrays = {}
     for name, value in tensors.items():
         mapped = hf_name_to_google(name)
@@ -110,4 +127,16 @@ def read_hf_weights(path):
             continue
         google_name, transpose = mapped
         arrays[google_name] = np.asarray(value).T if transpose else np.asarray(value)
+    return arrays, file
+
+
+def read_hf_head_weights(path):
+    """`({google_name: ndarray}, source_file)` for the pre-training heads (`cls.*`) of
+    an HF `BertForPreTraining` directory; empty when it has none."""
+    tensors, file = read_hf_tensors(path)
+    arrays = {}
+    for hf_name, (name, transpose) in HF_HEAD_NAMES.items():
+        if hf_name in tensors:
+            value = np.asarray(tensors[hf_name])
+            arrays[name] = value.T if transpose else value
     return arrays, file

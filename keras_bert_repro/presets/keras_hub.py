@@ -5,25 +5,22 @@ groups after each layer's class, numbered in build order: `transformer_encoder`,
 `transformer_encoder_1`, ...; attention kernels are `[hidden, heads, head_dim]`.
 """
 
-import json
 import os
 
-CONFIG_FILE = "config.json"
+import h5py
+
+from keras_bert_repro.presets.keras_config import read_keras_config, registered_name
+
 WEIGHTS_FILE = "model.weights.h5"
 REGISTERED_NAME = "keras_hub>BertBackbone"
 
 
 def is_keras_hub_dir(path):
-    file = os.path.join(path, CONFIG_FILE)
-    if not os.path.isfile(file):
-        return False
-    with open(file, encoding="utf-8") as f:
-        return json.load(f).get("registered_name") == REGISTERED_NAME
+    return registered_name(path) == REGISTERED_NAME
 
 
 def read_keras_hub_config(path):
-    with open(os.path.join(path, CONFIG_FILE), encoding="utf-8") as f:
-        config = json.load(f)["config"]
+    config = read_keras_config(path)
     keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
             "max_sequence_length", "num_segments", "dropout")
     # keras-hub's TransformerEncoder always uses the tanh form of GELU.
@@ -32,8 +29,6 @@ def read_keras_hub_config(path):
 
 def read_keras_hub_weights(path):
     """Returns `({google_name: ndarray}, weights_file)` for a keras-hub preset."""
-    import h5py
-
     file = os.path.join(path, WEIGHTS_FILE)
     if not os.path.isfile(file):
         raise FileNotFoundError(f"keras-hub preset {path} lacks {WEIGHTS_FILE}.")

@@ -1,49 +1,46 @@
-"""This library's own preset layout: `config.json` + `model.weights.h5` + `vocab.txt`."""
+"""This library's own preset layout: `config.json` + `model.weights.h5` + `vocab.txt`.
+
+The weights file is Keras' `save_weights` output, which the backbone reads back
+itself (`BertBackbone.from_preset`); this module reads and writes the rest.
+"""
 
 import json
 import os
 
-CONFIG_FILE = "config.json"
+from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
+from keras_bert_repro.version import __version__
+
 WEIGHTS_FILE = "model.weights.h5"
 VOCAB_FILE = "vocab.txt"
 REGISTERED_NAME = "keras_bert_repro>BertBackbone"
 
 
 def is_own_dir(path):
-    return _registered_name(path) == REGISTERED_NAME
-
-
-def _registered_name(path):
-    file = os.path.join(path, CONFIG_FILE)
-    if not os.path.isfile(file):
-        return None
-    with open(file, encoding="utf-8") as f:
-        return json.load(f).get("registered_name")
+    return registered_name(path) == REGISTERED_NAME
 
 
 def read_own_config(path):
-    with open(os.path.join(path, CONFIG_FILE), encoding="utf-8") as f:
-        return json.load(f)["config"]
+    return read_keras_config(path)
 
 
-def save_backbone(backbone, preset_dir, vocabulary=None):
-    """Writes `backbone` as a preset directory; `vocabulary` is a list of tokens
-    or the path of a `vocab.txt`."""
-    import keras_bert_repro
+def own_weights_file(path):
+    """Where the Keras weights of the preset directory `path` are (or go)."""
+    return os.path.join(path, WEIGHTS_FILE)
 
+
+def write_own_config(preset_dir, config):
+    """Writes `config` (BertBackbone arguments) as the preset's `config.json`."""
     os.makedirs(preset_dir, exist_ok=True)
-    config = {k: v for k, v in backbone.get_config().items()
-              if k not in ("name", "trainable", "dtype")}
     with open(os.path.join(preset_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
-        json.dump({
-            "registered_name": REGISTERED_NAME,
-            "config": config,
-            "keras_bert_repro_version": keras_bert_repro.__version__,
-        }, f, indent=2)
-    backbone.save_weights(os.path.join(preset_dir, WEIGHTS_FILE))
-    if vocabulary is not None:
-        if isinstance(vocabulary, str):
-            with open(vocabulary, encoding="utf-8") as f:
-                vocabulary = [line.rstrip("\n") for line in f]
-        with open(os.path.join(preset_dir, VOCAB_FILE), "w", encoding="utf-8") as f:
-            f.write("".join(token + "\n" for token in vocabulary))
+        json.dump({"registered_name": REGISTERED_NAME, "config": config,
+                   "keras_bert_repro_version": __version__}, f, indent=2)
+
+
+def write_vocabulary(preset_dir, vocabulary):
+    """Writes `vocab.txt`; `vocabulary` is a list of tokens or the path of a `vocab.txt`."""
+    if isinstance(vocabulary, (str, os.PathLike)):
+        with open(vocabulary, encoding="utf-8") as f:
+            vocabulary = [line.rstrip("\n") for line in f]
+    os.makedirs(preset_dir, exist_ok=True)
+    with open(os.path.join(preset_dir, VOCAB_FILE), "w", encoding="utf-8") as f:
+        f.write("".join(token + "\n" for token in vocabulary))

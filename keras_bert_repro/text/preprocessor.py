@@ -3,12 +3,12 @@
 import keras
 
 from keras_bert_repro.text.packing import pack_segments
-from keras_bert_repro.text.tf_layer import TFTextLayer, to_string_tensor
-from keras_bert_repro.text.tokenizer import BertTokenizer
+from keras_bert_repro.text.preprocessor_layer import PreprocessorLayer
+from keras_bert_repro.text.tf_layer import to_string_tensor
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertPreprocessor(TFTextLayer):
+class BertPreprocessor(PreprocessorLayer):
     """Tokenizes and packs `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`.
 
     Pairs are truncated as the original release did: from the end of the longer
@@ -30,8 +30,7 @@ class BertPreprocessor(TFTextLayer):
     """
 
     def __init__(self, tokenizer, sequence_length=512, pad_to_multiple_of=None, **kwargs):
-        super().__init__(**kwargs)
-        self.tokenizer = tokenizer
+        super().__init__(tokenizer, **kwargs)
         self.sequence_length = int(sequence_length)
         self.pad_to_multiple_of = pad_to_multiple_of
 
@@ -54,13 +53,6 @@ class BertPreprocessor(TFTextLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            tokenizer=keras.saving.serialize_keras_object(self.tokenizer),
-            sequence_length=self.sequence_length,
-            pad_to_multiple_of=self.pad_to_multiple_of,
-        )
+        config.update(sequence_length=self.sequence_length,
+                      pad_to_multiple_of=self.pad_to_multiple_of)
         return config
-
-    @classmethod
-    def from_preset(cls, preset, sequence_length=512, **kwargs):
-        return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length, **kwargs)

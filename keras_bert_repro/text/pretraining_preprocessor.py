@@ -7,14 +7,14 @@ import tensorflow as tf
 
 from keras_bert_repro.text.masking import MaskedLMMasker
 from keras_bert_repro.text.packing import pack_segments, truncated_lengths
-from keras_bert_repro.text.tf_layer import TFTextLayer, to_string_tensor
-from keras_bert_repro.text.tokenizer import BertTokenizer
+from keras_bert_repro.text.preprocessor_layer import PreprocessorLayer
+from keras_bert_repro.text.tf_layer import to_string_tensor
 
 OBJECTIVES = ("mlm_nsp", "mlm", "ltr")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertPretrainingPreprocessor(TFTextLayer):
+class BertPretrainingPreprocessor(PreprocessorLayer):
     """Packs, masks and labels batches for pre-training (paper 3.1).
 
     Inputs, batched (or one example):
@@ -58,7 +58,7 @@ class BertPretrainingPreprocessor(TFTextLayer):
     def __init__(self, tokenizer, sequence_length=128, max_predictions_per_seq=20,
                  mask_selection_rate=0.15, mask_token_rate=0.8, random_token_rate=0.1,
                  whole_word_masking=False, objective="mlm_nsp", seed=None, **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(tokenizer, **kwargs)
         if objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
         if int(sequence_length) < 5:
@@ -66,7 +66,6 @@ class BertPretrainingPreprocessor(TFTextLayer):
         if objective != "ltr" and int(max_predictions_per_seq) > int(sequence_length):
             raise ValueError(f"max_predictions_per_seq={max_predictions_per_seq} exceeds "
                              f"sequence_length={sequence_length}.")
-        self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
         self.max_predictions_per_seq = int(max_predictions_per_seq)
         self.mask_selection_rate = float(mask_selection_rate)
@@ -180,7 +179,6 @@ class BertPretrainingPreprocessor(TFTextLayer):
     def get_config(self):
         config = super().get_config()
         config.update(
-            tokenizer=keras.saving.serialize_keras_object(self.tokenizer),
             sequence_length=self.sequence_length,
             max_predictions_per_seq=self.max_predictions_per_seq,
             mask_selection_rate=self.mask_selection_rate,
@@ -191,10 +189,6 @@ class BertPretrainingPreprocessor(TFTextLayer):
             seed=self.seed,
         )
         return config
-
-    @classmethod
-    def from_preset(cls, preset, sequence_length=128, **kwargs):
-        return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length, **kwargs)
 
 
 def truncate_pair_randomly(a, b, budget, seed):

@@ -16,8 +16,7 @@ import keras
 import numpy as np
 
 from keras_bert_repro.text.offsets import OffsetTokenizer
-from keras_bert_repro.text.tf_layer import TFTextLayer
-from keras_bert_repro.text.tokenizer import BertTokenizer
+from keras_bert_repro.text.preprocessor_layer import PreprocessorLayer
 
 _CHUNK = 512  # contexts tokenized per TF call, to bound the per-character tensors
 
@@ -62,7 +61,7 @@ class SquadFeatures:
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertSquadPreprocessor(TFTextLayer):
+class BertSquadPreprocessor(PreprocessorLayer):
     """Questions and contexts -> windowed features for span question answering.
 
     Tokenization runs on TF Text (any backend); the window bookkeeping is numpy,
@@ -84,14 +83,13 @@ class BertSquadPreprocessor(TFTextLayer):
 
     def __init__(self, tokenizer, sequence_length=384, doc_stride=128, max_query_length=64,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(tokenizer, **kwargs)
         if sequence_length - max_query_length - 3 < 1:
             raise ValueError(f"sequence_length={sequence_length} leaves no room for the context "
                              f"after a question of max_query_length={max_query_length} and "
                              "[CLS] [SEP] [SEP].")
         if doc_stride < 1:
             raise ValueError(f"doc_stride must be positive, got {doc_stride}.")
-        self.tokenizer = tokenizer
         self.sequence_length = int(sequence_length)
         self.doc_stride = int(doc_stride)
         self.max_query_length = int(max_query_length)
@@ -177,16 +175,9 @@ class BertSquadPreprocessor(TFTextLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(tokenizer=keras.saving.serialize_keras_object(self.tokenizer),
-                      sequence_length=self.sequence_length, doc_stride=self.doc_stride,
+        config.update(sequence_length=self.sequence_length, doc_stride=self.doc_stride,
                       max_query_length=self.max_query_length)
         return config
-
-    @classmethod
-    def from_preset(cls, preset, sequence_length=384, doc_stride=128, max_query_length=64,
-                    **kwargs):
-        return cls(BertTokenizer.from_preset(preset), sequence_length=sequence_length,
-                   doc_stride=doc_stride, max_query_length=max_query_length, **kwargs)
 
 
 def doc_spans(num_tokens, max_tokens, doc_stride):

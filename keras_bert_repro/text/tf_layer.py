@@ -16,14 +16,6 @@ class TFTextLayer(keras.layers.Layer):
         self._allow_non_tensor_positional_args = True
         self.built = True
 
-    @classmethod
-    def from_config(cls, config):
-        # Preprocessors hold their tokenizer as a serialized layer.
-        config = dict(config)
-        if isinstance(config.get("tokenizer"), dict):
-            config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
-        return cls(**config)
-
     def eager_inputs(self, inputs):
         """Subclasses whose `call` is pure TF return `inputs` as tensors here, so
         eager calls run the traced graph too (eager dispatch of a hundred string

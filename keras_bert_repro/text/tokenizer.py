@@ -4,11 +4,10 @@ import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from keras_bert_repro import presets
 from keras_bert_repro.text import basic_tokenizer
 from keras_bert_repro.text.tf_layer import TFTextLayer, to_string_tensor
-from keras_bert_repro.text.vocabulary import (
-    SPECIAL_TOKENS, infer_lowercase, preset_lowercase, preset_vocabulary_file,
-    read_vocabulary)
+from keras_bert_repro.text.vocabulary import SPECIAL_TOKENS, infer_lowercase, read_vocabulary
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
@@ -122,13 +121,11 @@ class BertTokenizer(TFTextLayer):
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
-        """Reads the vocabulary (and casing) of any preset layout or registry name."""
-        from keras_bert_repro.presets import resolve_preset
-
-        path = resolve_preset(preset)
-        tokens = read_vocabulary(preset_vocabulary_file(path))
-        kwargs.setdefault("lowercase", preset_lowercase(path, tokens))
-        return cls(tokens, **kwargs)
+        """Reads the vocabulary (and casing) of any preset layout or registry name;
+        without a tokenizer config saying, the casing is inferred from the vocabulary."""
+        path = presets.resolve_preset(preset)
+        kwargs.setdefault("lowercase", presets.tokenizer_lowercase(path))
+        return cls(presets.vocabulary_file(path), **kwargs)
 
 
 def _by_path(text, ascii_fn, other_fn):

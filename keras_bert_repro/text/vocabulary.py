@@ -1,11 +1,11 @@
-"""WordPiece vocabularies: reading them from files, lists and preset directories."""
+"""WordPiece vocabularies: reading and checking them, and telling their casing.
 
-import json
+(Where a preset keeps its vocabulary is `presets.vocabulary_file`.)
+"""
+
 import os
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-# Where each preset layout keeps its vocabulary.
-VOCAB_PATHS = ("vocab.txt", os.path.join("assets", "tokenizer", "vocabulary.txt"))
 
 
 def read_vocabulary(vocabulary):
@@ -27,34 +27,6 @@ def read_vocabulary(vocabulary):
     if duplicates:
         raise ValueError(f"The vocabulary has {duplicates} duplicate token(s).")
     return tokens
-
-
-def preset_vocabulary_file(path):
-    """The vocabulary file of a preset directory in any supported layout."""
-    for name in VOCAB_PATHS:
-        file = os.path.join(path, name)
-        if os.path.isfile(file):
-            return file
-    raise FileNotFoundError(
-        f"Preset {path} has no vocabulary: looked for {', '.join(VOCAB_PATHS)}."
-    )
-
-
-def preset_lowercase(path, tokens):
-    """Whether a preset's tokenizer lower-cases: from its tokenizer config when it
-    has one (HF `tokenizer_config.json`, keras-hub `tokenizer.json`, ours), else
-    from the vocabulary (a cased vocabulary holds capitalised words)."""
-    for name, key in (("tokenizer_config.json", "do_lower_case"),
-                      ("tokenizer.json", "lowercase"),
-                      ("config.json", "lowercase")):
-        file = os.path.join(path, name)
-        if os.path.isfile(file):
-            with open(file, encoding="utf-8") as f:
-                data = json.load(f)
-            data = data.get("config", data) if isinstance(data, dict) else {}
-            if isinstance(data, dict) and key in data:
-                return bool(data[key])
-    return infer_lowercase(tokens)
 
 
 def infer_lowercase(tokens):

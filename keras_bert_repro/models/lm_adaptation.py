@@ -3,7 +3,11 @@
 import glob
 import os
 
+import keras
 import tensorflow as tf
+
+from keras_bert_repro.models.pretrainer import BertPretrainer
+from keras_bert_repro.training import bert_adamw
 
 
 def adapt_language_model(preset, texts, output_dir, steps=1000, batch_size=32,
@@ -33,11 +37,6 @@ def adapt_language_model(preset, texts, output_dir, steps=1000, batch_size=32,
     >>> path, _ = adapt_language_model(preset, reviews, "runs/adapted", steps=500)  # doctest: +SKIP
     >>> clf = BertClassifier.from_preset(path, num_classes=2)  # doctest: +SKIP
     """
-    import keras
-
-    from keras_bert_repro.models.pretrainer import BertPretrainer
-    from keras_bert_repro.training.optimizers import bert_adamw
-
     if int(steps) < 1:
         raise ValueError(f"steps must be at least 1, got {steps}.")
     dataset = _text_dataset(texts)

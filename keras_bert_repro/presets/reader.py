@@ -1,0 +1,98 @@
+"""One reader over every preset layout: a name or directory in, config and arrays out.
+
+`resolve_preset` turns a registry name into a local directory, `detect_format`
+names its layout, and the `read_*` functions return plain data (a config dict,
+`{google_name: ndarray}` arrays, file paths) that `models/` builds from.
+"""
+
+import dataclasses
+import os
+
+from keras_bert_repro.presets import google, hf, keras_hub, own
+from keras_bert_repro.presets.download import fetch
+from keras_bert_repro.presets.registry import get_preset
+
+OWN_FORMAT = "keras_bert_repro"
+FORMATS = (OWN_FORMAT, "keras_hub", "hf", "google")
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneWeights:
+    """A preset's backbone weights: `arrays` (`{google_name: ndarray}`, Google's TF1
+    names and shapes) for the foreign layouts, or `keras_weights_file` for this
+    library's own, whose Keras weights file the backbone loads itself. `source`
+    names the file read, for error messages."""
+
+    source: str
+    arrays: dict | None = None
+    keras_weights_file: str | None = None
+
+
+def resolve_preset(preset):
+    """Returns the local directory for a preset name or path."""
+    if not isinstance(preset, (str, os.PathLike)):
+        raise TypeError(f"preset must be a name or a directory, got {type(preset).__name__}.")
+    path = os.fspath(preset)
+    if os.path.isdir(path):
+        return path
+    if os.path.sep in path or path.startswith("."):
+        raise FileNotFoundError(f"Preset directory {path!r} does not exist.")
+    return fetch(get_preset(path))
+
+
+def detect_format(path):
+    """Names the layout of the preset directory `path` (one of `FORMATS`), or raises
+    naming what it holds."""
+    if own.is_own_dir(path):
+        return OWN_FORMAT
+    if keras_hub.is_keras_hub_dir(path):
+        return "keras_hub"
+    if hf.is_hf_dir(path):
+        return "hf"
+    if google.is_google_dir(path):
+        return "google"
+    raise ValueError(
+        f"{path} is not a BERT preset directory I recognise; it holds "
+        f"{sorted(os.listdir(path))[:12]}. Expected one of: Google's release "
+        "(bert_config.json + bert_model.ckpt.index/.data-*), an HF directory "
+        "(config.json + model.safetensors), a keras-hub BERT preset (config.json + "
+        "model.weights.h5), or a directory written by BertBackbone.save_to_preset."
+    )
+
+
+def read_backbone_config(path, fmt=None):
+    """BertBackbone arguments for the preset directory `path`."""
+    fmt = fmt or detect_format(path)
+    return {
+        OWN_FORMAT: own.read_own_config,
+        "keras_hub": keras_hub.read_keras_hub_config,
+        "hf": hf.read_hf_config,
+        "google": google.read_google_config,
+    }[fmt](path)
+
+
+def read_backbone_weights(path, fmt=None):
+    """The `BackboneWeights` of the preset directory `path`."""
+    fmt = fmt or detect_format(path)
+    if fmt == OWN_FORMAT:
+        file = own.own_weights_file(path)
+        return BackboneWeights(source=file, keras_weights_file=file)
+    reader = {
+        "keras_hub": keras_hub.read_keras_hub_weights,
+        "hf": hf.read_hf_weights,
+        "google": google.read_google_weights,
+    }[fmt]
+    arrays, source = reader(path)
+    return BackboneWeights(source=source, arrays=arrays)
+
+
+def read_head_weights(path, fmt=None):
+    """`({google_name: ndarray}, source)` for the pre-training heads (`cls/*`) that
+    the preset directory `path` holds: Google's TF1 checkpoints and HF
+    `BertForPreTraining` directories have them; other layouts give `{}`."""
+    fmt = fmt or detect_format(path)
+    if fmt == "google":
+        return google.read_google_head_weights(path)
+    if fmt == "hf":
+        return hf.read_hf_head_weights(path)
+    return {}, path

