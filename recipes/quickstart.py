@@ -113,7 +113,6 @@ def pretrain_from_scratch(vocab_path):
     import glob
 
     import keras
-    import tensorflow as tf
 
     import keras_bert_repro as kbr
     from keras_bert_repro.data.pretraining_streaming import streaming_pretraining_dataset

@@ -255,3 +255,100 @@ def test_offsets_of_every_character(uncased, cased):
                 for text, s, e in zip(texts, starts.numpy(), ends.numpy()):
                     assert (0 <= s).all() and (s < e).all() and (e <= len(text)).all(), text
                     assert (np.diff(s) >= 0).all(), text
+
+
+def test_splits_match_tf_text_regex_split():
+    """basic_tokenizer splits with core TF string ops (TF Text's unvalidated op is
+    private); TF Text's public regex_split, validated, is the reference: words and
+    byte starts on every code point, alone and in runs, the hard cases and real
+    text, and the tokenizer's cut around non-ASCII tokens."""
+    from keras_bert_repro.text import basic_tokenizer as bt
+
+    chars = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000]
+    texts = (chars + ["a" + "".join(chars[i:i + 8]) + "b " + "".join(chars[i:i + 8])
+                      for i in range(0, len(chars), 8)]
+             + HARD_CASES + wikipedia_lines(1500) + sst2_sentences("dev")
+             + ["", " ", "\t\n", "x", ",", " ,, x ", "\u3000a\u2028b\u00a0 c\u205f", "é",
+                " é ", "a\x01b é", "x\x00y é", "é" + " " * 5 + "é"])
+    raw = tf.constant([t.encode("utf-8") for t in texts] + [b"ab\xff\xfecd \xc3 caf\xc3\xa9"])
+    for lowercase in (True, False):
+        text = bt.normalize(raw, lowercase)
+        want, want_starts, _ = tf_text.regex_split_with_offsets(
+            text, f"{bt.WHITESPACE}+|{bt.KEEP}", bt.KEEP)
+        words, starts = bt.split_normalized_with_starts(text)
+        for got in (bt.split_normalized(text), words):
+            np.testing.assert_array_equal(got.row_splits, want.row_splits)
+            np.testing.assert_array_equal(got.flat_values, want.flat_values)
+        np.testing.assert_array_equal(starts, want_starts.flat_values)
+    assert bt.split_normalized(tf.constant("a, b")).to_list() == [[b"a", b",", b"b"]]
+
+    text = tf.strings.regex_replace(raw, r"\x00", "")
+    want = tf_text.regex_split(text, bt.NON_ASCII_TOKEN, bt.NON_ASCII_TOKEN)
+    got = bt.split_around(text, bt.NON_ASCII_TOKEN)
+    assert [[p for p in row if p] for row in got.to_list()] == want.to_list()
+
+
+def test_whitespace_classes_partition_whitespace():
+    """The patterns that turn whitespace into spaces cover WHITESPACE exactly, each
+    character becoming as many spaces as it has UTF-8 bytes."""
+    from keras_bert_repro.text import basic_tokenizer as bt
+
+    chars = [chr(c) for c in range(1, 0x110000) if not 0xD800 <= c < 0xE000]
+    text = tf.constant([c.encode("utf-8") for c in chars])
+    is_space = tf.strings.regex_full_match(text, bt.WHITESPACE).numpy()
+    assert is_space.sum() == 22
+    other = tf.strings.regex_full_match(text, bt._OTHER_SPACE).numpy()
+    np.testing.assert_array_equal(other, is_space & [c not in "\t\n\r " for c in chars])
+    spaced = text
+    for pattern, spaces in bt._SPACES_OF_SAME_LENGTH:
+        spaced = tf.strings.regex_replace(spaced, pattern, spaces)
+    expected = [b" " * len(c.encode("utf-8")) if s else c.encode("utf-8")
+                for c, s in zip(chars, is_space)]
+    assert spaced.numpy().tolist() == expected
+
+
+def test_splitting_traces_no_validating_conds():
+    from keras_bert_repro.text import basic_tokenizer as bt
+
+    text = tf.TensorSpec([None], tf.string)
+    assert cond_ops(lambda t: bt.split_words(t, True), text) == []
+    assert cond_ops(bt.split_normalized_with_starts, text) == []
+    assert cond_ops(lambda t: bt.split_around(t, bt.NON_ASCII_TOKEN), text) == []
+
+
+def private_op_imports(source):
+    """Imports of TF Text's private modules (`tensorflow_text.python...`), of any
+    generated op wrapper (`gen_*`), and loads of op libraries, in Python source."""
+    import ast
+    import re
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom):
+            names = [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+        elif isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        else:
+            continue
+        if any(n.startswith("tensorflow_text.python") or re.search(r"(^|\.)gen_\w+", n)
+               for n in names):
+            found.append(node.lineno)
+    return sorted(set(found) | {i + 1 for i, line in enumerate(source.splitlines())
+                                if "load_op_library" in line or "tensorflow_text.python" in line})
+
+
+def test_no_private_tensorflow_text_api():
+    """Only public TF / TF Text names: TF Text's python/ modules, their gen_* op
+    wrappers and .so files may move in any release."""
+    import pathlib
+
+    assert private_op_imports(
+        "from tensorflow_text.python.ops.regex_split_ops import gen_regex_split_ops")
+    assert private_op_imports("from tensorflow.python.ops import gen_string_ops")
+    assert private_op_imports("import tensorflow_text.python.ops")
+    assert private_op_imports("x = tf.load_op_library(path)")
+    assert not private_op_imports("import tensorflow_text as tf_text\nimport generators")
+    root = pathlib.Path(kbr.__file__).parent
+    offenders = {str(p.relative_to(root.parent)): lines for p in sorted(root.rglob("*.py"))
+                 if (lines := private_op_imports(p.read_text(encoding="utf-8")))}
+    assert offenders == {}

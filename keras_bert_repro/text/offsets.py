@@ -14,9 +14,6 @@ import tensorflow_text as tf_text
 from keras_bert_repro.text import basic_tokenizer
 from keras_bert_repro.text.tf_layer import to_string_tensor
 
-_KEEP = f"{basic_tokenizer.PUNCTUATION}|{basic_tokenizer.CJK}"
-_SPLIT = f"{basic_tokenizer.WHITESPACE}+|{_KEEP}"
-
 
 class OffsetTokenizer:
     """Tokenizes like `tokenizer` (same ids) and returns character offsets.
@@ -71,7 +68,7 @@ class OffsetTokenizer:
         joined = tf.strings.reduce_join(chars.with_flat_values(normalized), axis=1)
         row_byte_starts = tf.cumsum(_length(joined), exclusive=True)
 
-        words, word_starts = basic_tokenizer.regex_split_with_starts(joined, _SPLIT, _KEEP)
+        words, word_starts = basic_tokenizer.split_normalized_with_starts(joined)
         flat_words = words.flat_values
         word_bytes = _length(flat_words)
         too_long = tf.strings.length(flat_words, unit="UTF8_CHAR") > \

@@ -93,11 +93,11 @@ class BertTokenizer(TFTextLayer):
         # Every step after the whitespace split works within one whitespace token,
         # so cut each text into its non-ASCII tokens and the ASCII runs between
         # them; the runs take the fast path.
-        # Only NUL must go first (regex_split stops at it); the rest of the
+        # Only NUL must go first (split_around cuts at it); the rest of the
         # cleaning happens on the non-ASCII tokens, the only place it can act.
-        pattern = basic_tokenizer.NON_ASCII_TOKEN
+        # Empty chunks (before a text's first token, after its last) give no ids.
         text = tf.strings.regex_replace(text, r"\x00", "")
-        chunks = basic_tokenizer.regex_split(text, pattern, pattern)
+        chunks = basic_tokenizer.split_around(text, basic_tokenizer.NON_ASCII_TOKEN)
         ids = _by_path(chunks.flat_values, self._tokenize_ascii, self._tokenize_general)
         return _merge_inner(chunks.with_flat_values(ids))
 
@@ -141,7 +141,7 @@ def _by_path(text, ascii_fn, other_fn):
 
 def _merge_inner(ids):
     """Ragged `[rows, (a), (b)]` -> `[rows, (a * b)]`: `merge_dims(1, 2)` without
-    its validating asserts, which cost much inside `tf.data` (see
-    `basic_tokenizer.regex_split`)."""
+    its validating asserts, which cost much inside `tf.data` (see the
+    `basic_tokenizer` docstring)."""
     return tf.RaggedTensor.from_row_splits(
         ids.values.values, tf.gather(ids.values.row_splits, ids.row_splits), validate=False)
