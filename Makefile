@@ -23,18 +23,25 @@ demo: install
 # First the import contract (.importlinter: one-way layers, no circles), then one
 # pytest run per Keras backend, the three at once (each keeps about one core
 # busy), each into its own log, printed in order; fail if any fails. Tests marked
-# backend_independent (pure TF Text / numpy) run with the first backend only.
+# backend_independent (pure TF Text / numpy, or subprocesses that pick their own
+# backend) run once: with the first backend, except those marked spawns_recipes,
+# which go to the last one so that the runs end at about the same time.
 # TEST_JOBS=1 runs them one after another.
 TEST_JOBS ?= 3
+FIRST_BACKEND := $(firstword $(BACKENDS))
+LAST_BACKEND := $(lastword $(BACKENDS))
 test: install
 	$(VENV)/bin/lint-imports --no-cache --no-logo
-	@logs=$$(mktemp -d); first=1; pids=""; \
+	@logs=$$(mktemp -d); pids=""; \
 	echo "pytest on $(BACKENDS) ($(TEST_JOBS) at a time); each backend's log follows when all end"; \
 	for b in $(BACKENDS); do \
-	  if [ $$first = 1 ]; then select=""; else select="not backend_independent"; fi; \
+	  if [ $$b = $(FIRST_BACKEND) ] && [ $$b = $(LAST_BACKEND) ]; then select=""; \
+	  elif [ $$b = $(FIRST_BACKEND) ]; then select="not spawns_recipes"; \
+	  elif [ $$b = $(LAST_BACKEND) ]; then select="not backend_independent or spawns_recipes"; \
+	  else select="not backend_independent"; fi; \
 	  ( KERAS_BACKEND=$$b $(PY) -m pytest -q $(PYTEST_ARGS) -m "$$select" tests \
 	      > $$logs/$$b.log 2>&1; echo $$? > $$logs/$$b.rc ) & \
-	  pids="$$pids $$!"; first=0; \
+	  pids="$$pids $$!"; \
 	  if [ $(TEST_JOBS) = 1 ]; then wait; fi; \
 	done; wait $$pids; status=0; \
 	for b in $(BACKENDS); do \

@@ -12,7 +12,8 @@ import pytest
 from tests.conftest import shared_data
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-pytestmark = pytest.mark.backend_independent
+# Each recipe runs in a subprocess on the backend it names, whatever the one of pytest.
+pytestmark = [pytest.mark.backend_independent, pytest.mark.spawns_recipes]
 
 
 def start_recipe(name, backend, *flags):
