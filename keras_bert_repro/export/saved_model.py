@@ -53,7 +53,7 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
 
     Example:
     >>> kbr.export_saved_model(clf, "saved_models/sst2/1")  # doctest: +SKIP
-    ['FastWordpieceTokenizeWithOffsets', 'NormalizeUTF8', 'RegexSplitWithOffsets']
+    ['FastWordpieceTokenizeWithOffsets', 'NormalizeUTF8']
     """
     signatures = tuple(signatures)
     if not set(signatures) <= {"text", "ids"} or not signatures:
