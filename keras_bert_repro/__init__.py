@@ -13,7 +13,7 @@ from keras_bert_repro.presets import PresetDownloadError, list_presets
 from keras_bert_repro.text import (
     BertMultipleChoicePreprocessor, BertPreprocessor, BertPretrainingPreprocessor,
     BertSquadPreprocessor, BertTokenizer, BertWordPreprocessor)
-from keras_bert_repro import training
+from keras_bert_repro import data, presets, text, training
 from keras_bert_repro.models import (
     BertBackbone, BertClassifier, BertFeatureClassifier, BertMultipleChoice, BertPretrainer,
     BertQuestionAnswerer, BertTokenClassifier, adapt_language_model)

@@ -54,9 +54,14 @@ def main(_):
     kind = type(task).__name__
     if FLAGS.task and kind not in TASKS[FLAGS.task]:
         raise SystemExit(f"--task={FLAGS.task} but {FLAGS.model} holds a {kind}.")
-    ops = kbr.export_saved_model(task, FLAGS.output, pairs=FLAGS.pairs,
-                                 signatures=tuple(FLAGS.signatures),
-                                 label_names=FLAGS.label_names)
+    try:
+        ops = kbr.export_saved_model(task, FLAGS.output, pairs=FLAGS.pairs,
+                                     signatures=tuple(FLAGS.signatures),
+                                     label_names=FLAGS.label_names)
+    except (TypeError, ValueError) as e:
+        if "label_names" in str(e):
+            raise SystemExit(f"{e} (on the command line: --label_names=O,B-PER,...)") from None
+        raise
     print(f"Serve it: tensorflow_model_server --rest_api_port=8501 "
           f"--model_name={os.path.basename(os.path.dirname(os.path.abspath(FLAGS.output)))} "
           f"--model_base_path={os.path.abspath(os.path.dirname(FLAGS.output))}")

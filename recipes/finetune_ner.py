@@ -103,8 +103,8 @@ def main(_):
 
     callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))]
     train_start = time.perf_counter()
-    model.fit(train_words, tag_ids(train_tags, label_names), batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
-              seed=FLAGS.seed, verbose=verbose, callbacks=callbacks)
+    model.fit(train_words, tag_ids(train_tags, label_names), batch_size=FLAGS.batch_size,
+              epochs=FLAGS.epochs, seed=FLAGS.seed, verbose=verbose, callbacks=callbacks)
     train_seconds = time.perf_counter() - train_start
 
     eval_start = time.perf_counter()

@@ -85,3 +85,11 @@ def test_pretrainer_keras_file_of_0_1_0_loads(expected):
     assert isinstance(model, kbr.BertPretrainer)
     out = model.predict({**_inputs(), "mask_positions": np.array([[1, 2]], "int32")}, verbose=0)
     _close(out["nsp"], expected["pretrainer_nsp"])
+
+
+def test_import_paths_of_0_1_0_that_stay():
+    from keras_bert_repro.models import BertMultipleChoicePreprocessor
+    from keras_bert_repro.training import adapt_language_model
+
+    assert BertMultipleChoicePreprocessor is kbr.BertMultipleChoicePreprocessor
+    assert adapt_language_model is kbr.adapt_language_model

@@ -251,3 +251,28 @@ def test_hf_directory_without_weights_names_the_files(minilm_dir, tmp_path):
     shutil.copy(os.path.join(minilm_dir, "config.json"), tmp_path)
     with pytest.raises(FileNotFoundError, match="model.safetensors"):
         kbr.BertBackbone.from_preset(str(tmp_path))
+
+
+# --- task presets: one from_preset, as 0.1.0 took its arguments -----------------------
+
+def test_task_from_preset_takes_its_arguments_by_position_and_refuses_unknown(minilm_dir):
+    clf = kbr.BertClassifier.from_preset(minilm_dir, 2, 64, None)
+    assert clf.num_classes == 2 and clf.preprocessor.sequence_length == 64
+    assert clf.preprocessor.pad_to_multiple_of is None
+    qa = kbr.BertQuestionAnswerer.from_preset(minilm_dir, 256, 64)
+    assert (qa.preprocessor.sequence_length, qa.preprocessor.doc_stride,
+            qa.preprocessor.max_query_length) == (256, 64, 64)
+    pretrainer = kbr.BertPretrainer.from_preset(minilm_dir, "mlm", 64)
+    assert pretrainer.objective == pretrainer.preprocessor.objective == "mlm"
+    assert pretrainer.preprocessor.sequence_length == 64
+    swag = kbr.BertMultipleChoice.from_preset(minilm_dir, 3, 48)
+    assert swag.num_choices == 3 and swag.preprocessor.sequence_length == 48
+    assert kbr.BertPreprocessor.from_preset(minilm_dir, 32).sequence_length == 32
+    with pytest.raises(TypeError, match="sequence_lenght"):
+        kbr.BertClassifier.from_preset(minilm_dir, num_classes=2, sequence_lenght=64)
+    with pytest.raises(TypeError, match="both by position and by keyword"):
+        kbr.BertClassifier.from_preset(minilm_dir, 2, num_classes=3)
+    with pytest.raises(TypeError, match="at most 3 arguments"):
+        kbr.BertClassifier.from_preset(minilm_dir, 2, 64, 16, "extra")
+    with pytest.raises(ValueError, match="exceeds the model's position table"):
+        kbr.BertClassifier.from_preset(minilm_dir, 2, sequence_length=1024)

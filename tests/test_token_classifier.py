@@ -241,10 +241,18 @@ def test_label_names_give_the_classes_and_travel_with_the_model(ner, tmp_path):
         BertTokenClassifier(ner.backbone)
     with pytest.raises(ValueError, match="duplicates"):
         BertTokenClassifier(ner.backbone, label_names=["O", "B-GENE", "O"])
+    with pytest.raises(TypeError, match="not one string"):
+        BertTokenClassifier(ner.backbone, label_names="O,B-GENE")
+    # Words cut off by the sequence length are "outside", wherever "O" sits.
+    assert BertTokenClassifier(ner.backbone, label_names=["B-GENE", "I-GENE", "O"]) \
+        .outside_label == 2
+    assert model.outside_label == 0
     # A text export needs the tags, and never guesses CoNLL's for a 9-label model.
     unnamed = BertTokenClassifier(ner.backbone, 9, preprocessor=ner.preprocessor)
     with pytest.raises(ValueError, match="has no label_names"):
         kbr.export_saved_model(unnamed, str(tmp_path / "ner" / "1"))
+    with pytest.raises(ValueError, match="duplicates"):
+        kbr.export_saved_model(unnamed, str(tmp_path / "ner" / "1"), label_names=["O"] * 9)
     assert not (tmp_path / "ner").exists()
 
 

@@ -82,6 +82,14 @@ def test_cased_matches_original_on_hard_cases(cased):
     assert_same_ids(*cased, HARD_CASES)
 
 
+def test_strings_of_rank_two_are_refused_with_the_shapes_it_takes(uncased):
+    tokenizer = uncased[0]
+    with pytest.raises(ValueError, match=r"a string or a \[batch\] of strings"):
+        tokenizer(tf.constant([["a", "b"]]))
+    with pytest.raises(ValueError, match=r"a string or a \[batch\] of strings"):
+        tokenizer(tf.ragged.constant([["a"], ["b", "c"]]))
+
+
 def test_every_unicode_character_alone_and_in_words(uncased, cased):
     """Each code point of the BMP and the CJK planes, between letters."""
     chars = [chr(c) for c in itertools.chain(range(1, 0xD800), range(0xE000, 0x10000),

@@ -9,7 +9,7 @@ lists:
 - `words` string `[B, W]` ("" pad), `num_words` int32 `[B]`;
 - `label_ids` int32 `[B, W]` (-1 pad) and `labels` string `[B, W]` ("" pad): each
   word's label, read at its first WordPiece; a word cut off by the sequence
-  length gets label 0 (as `predict`);
+  length gets the label "O" (id 0 if there is no "O"), as `predict`;
 - `word_logits` float32 `[B, W, num_classes]` at each word's first piece (0 for
   cut-off words and padding);
 - `entity_labels` string `[B, E]` (the type, e.g. "PER"), `entity_texts` string
@@ -25,6 +25,7 @@ import tensorflow_text as tf_text
 
 from keras_bert_repro.evaluation.entity_f1 import end_of_chunk, start_of_chunk, split_tag
 from keras_bert_repro.export.serving import Serving, ids_spec, vocabulary_of
+from keras_bert_repro.models.token_classifier import checked_label_names as checked_names
 
 # The characters Python's str.split() splits on (str.isspace()).
 WORD_SEPARATORS = r"[\x{09}-\x{0D}\x{1C}-\x{20}\x{85}\p{Zs}\x{2028}\x{2029}]+"
@@ -44,7 +45,7 @@ def checked_label_names(task, label_names=None, required=True):
             f"This {type(task).__name__} has no label_names, so its serving signature could "
             "not name entities. Build it with label_names=[...] (the tag of each label id, "
             "e.g. data.label_names_of(train_tags)), or pass label_names= to the export.")
-    label_names = [str(name) for name in label_names]
+    label_names = checked_names(label_names)
     if len(label_names) != task.num_classes:
         raise ValueError(f"Got {len(label_names)} label_names for a model with "
                          f"{task.num_classes} labels.")
@@ -109,8 +110,10 @@ def _entity_texts(text, byte_starts, byte_ends, entity_starts, entity_ends):
         tf.strings.substr(tf.gather(text, rows), begin, end - begin))
 
 
-def token_classification(task, label_names, truncated_label=0):
+def token_classification(task, label_names):
     preprocessor = task.preprocessor
+    # Words cut off by the sequence length are "outside", as in `predict`.
+    truncated_label = label_names.index("O") if "O" in label_names else 0
     tables = chunk_tables(label_names)
     names = tf.constant(label_names)
 

@@ -9,3 +9,5 @@ from keras_bert_repro.models.pretrainer import BertPretrainer
 from keras_bert_repro.models.lm_adaptation import adapt_language_model
 from keras_bert_repro.models.question_answerer import BertQuestionAnswerer
 from keras_bert_repro.models.token_classifier import BertTokenClassifier
+# Where 0.1.0 kept it; it lives in text/ with the other preprocessors.
+from keras_bert_repro.text import BertMultipleChoicePreprocessor

@@ -58,6 +58,7 @@ class BertMultipleChoice(BertTask):
     """
 
     preprocessor_class = BertMultipleChoicePreprocessor
+    preset_positional = ("num_choices", "sequence_length", "pad_to_multiple_of")
 
     def __init__(self, backbone, num_choices=4, preprocessor=None, dropout=0.1, **kwargs):
         # === Layers ===

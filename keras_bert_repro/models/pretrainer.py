@@ -59,6 +59,7 @@ class BertPretrainer(BertTask):
 
     preprocessor_class = BertPretrainingPreprocessor
     preprocessor_defaults = {"sequence_length": 128, "max_predictions_per_seq": 20}
+    preset_positional = ("objective", "sequence_length", "max_predictions_per_seq")
 
     def __init__(self, backbone, objective="mlm_nsp", preprocessor=None, **kwargs):
         if objective not in OBJECTIVES:

@@ -38,6 +38,7 @@ class BertQuestionAnswerer(BertTask):
     preprocessor_class = BertSquadPreprocessor
     # run_squad.py's defaults.
     preprocessor_defaults = {"sequence_length": 384, "doc_stride": 128, "max_query_length": 64}
+    preset_positional = tuple(preprocessor_defaults)
 
     def __init__(self, backbone, preprocessor=None, version_2_with_negative=False,
                  null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30, **kwargs):

@@ -1,6 +1,7 @@
 """BertTask: what every task model shares — raw-text fit/predict/evaluate through its
 preprocessor in `tf.data`, the paper's fine-tuning optimizer, presets and config."""
 
+import inspect
 import math
 import warnings
 
@@ -57,13 +58,17 @@ class BertTask(keras.Model):
     default `compile()` is the paper's fine-tuning recipe (`bert_adamw`), whose
     total step count `fit` fills in from the data and epochs.
 
-    A subclass names the preprocessor `from_preset` attaches (`preprocessor_class`)
-    and that preprocessor's arguments with their defaults for the task
-    (`preprocessor_defaults`).
+    A subclass names the preprocessor `from_preset` attaches (`preprocessor_class`),
+    that preprocessor's arguments with their defaults for the task
+    (`preprocessor_defaults`), and what `from_preset` takes by position
+    (`preset_positional`, after the preset).
     """
 
     preprocessor_class = None
     preprocessor_defaults = {"sequence_length": 128, "pad_to_multiple_of": 16}
+    preset_positional = ("num_classes", "sequence_length", "pad_to_multiple_of")
+    # Keras Model arguments `from_preset` passes on to the constructor.
+    MODEL_ARGUMENTS = ("name", "trainable")
 
     def _init_task(self, backbone, preprocessor):
         self.backbone = backbone
@@ -290,7 +295,12 @@ class BertTask(keras.Model):
         >>> clf = BertClassifier.from_preset("/path/to/model", num_classes=2)  # doctest: +SKIP
         >>> qa = BertQuestionAnswerer.from_preset("/path/to/model", doc_stride=64)  # doctest: +SKIP
         """
+        if cls.preprocessor_class is None:
+            raise TypeError(f"{cls.__name__} names no preprocessor_class, which from_preset "
+                            "needs (see BertTask).")
+        kwargs = cls._name_positional(args, kwargs)
         task_kwargs, preprocessor_kwargs = cls._split_preset_kwargs(kwargs)
+        cls._check_task_kwargs(task_kwargs)
         path = presets.resolve_preset(preset)
         backbone = BertBackbone.from_preset(path, dtype=dtype)
         length = preprocessor_kwargs.get("sequence_length")
@@ -298,9 +308,37 @@ class BertTask(keras.Model):
             raise ValueError(f"sequence_length={length} exceeds the model's position table "
                              f"({backbone.max_sequence_length}).")
         preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
-        model = cls(backbone, *args, preprocessor=preprocessor, **task_kwargs)
+        model = cls(backbone, preprocessor=preprocessor, **task_kwargs)
         model.load_preset_heads(path)
         return model
+
+    @classmethod
+    def _name_positional(cls, args, kwargs):
+        """`from_preset`'s positional arguments as keywords (`preset_positional`)."""
+        if len(args) > len(cls.preset_positional):
+            raise TypeError(f"{cls.__name__}.from_preset takes at most "
+                            f"{len(cls.preset_positional)} arguments after the preset "
+                            f"({', '.join(cls.preset_positional)}), got {len(args)}.")
+        named = dict(zip(cls.preset_positional, args))
+        both = sorted(set(named) & set(kwargs))
+        if both:
+            raise TypeError(f"{cls.__name__}.from_preset got {both} both by position and "
+                            "by keyword.")
+        return {**named, **kwargs}
+
+    @classmethod
+    def _check_task_kwargs(cls, kwargs):
+        """Refuses what neither the task nor its preprocessor takes (a misspelt
+        `sequence_lenght` would otherwise vanish into Keras' `**kwargs`)."""
+        parameters = inspect.signature(cls.__init__).parameters
+        known = {name for name, p in parameters.items()
+                 if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
+        known = (known - {"self", "backbone", "preprocessor"}) | set(cls.MODEL_ARGUMENTS)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise TypeError(f"{cls.__name__}.from_preset got unknown argument(s) {unknown}; "
+                            f"it takes {sorted(known | set(cls.preprocessor_defaults))} "
+                            "and dtype.")
 
     @classmethod
     def _split_preset_kwargs(cls, kwargs):

@@ -11,12 +11,20 @@ from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
 
 
+def checked_label_names(label_names):
+    """`label_names` as a list of distinct strings, or raises naming the problem."""
+    if isinstance(label_names, (str, bytes)):
+        raise TypeError(f"label_names must be a list of tags, not one string: {label_names!r}.")
+    label_names = [str(name) for name in label_names]
+    if len(set(label_names)) != len(label_names):
+        raise ValueError(f"label_names has duplicates: {label_names}.")
+    return label_names
+
+
 def _checked_labels(num_classes, label_names):
     """-> (num_classes, label_names as a list of strings or None), checked to agree."""
     if label_names is not None:
-        label_names = [str(name) for name in label_names]
-        if len(set(label_names)) != len(label_names):
-            raise ValueError(f"label_names has duplicates: {label_names}.")
+        label_names = checked_label_names(label_names)
         if num_classes is not None and int(num_classes) != len(label_names):
             raise ValueError(f"num_classes={num_classes} but {len(label_names)} label_names "
                              f"were given: {label_names}.")
@@ -54,8 +62,7 @@ class BertTokenClassifier(BertTask):
 
     Args:
         backbone: a `BertBackbone`.
-        num_classes: number of labels (9 for CoNLL-2003's IOB2 tags); default
-            the number of `label_names`.
+        num_classes: number of labels; default the number of `label_names`.
         preprocessor: a `BertWordPreprocessor`, so `fit`/`predict` take words.
         dropout: dropout on the sequence output (0.1 in the paper).
         label_names: the tag of each label id (IOB2 or IOB1, e.g. `"B-PER"`), set
@@ -156,11 +163,18 @@ class BertTokenClassifier(BertTask):
         return dataset.map(apply, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
     # === Word-level prediction ===
-    def predict(self, x, batch_size=None, verbose="auto", truncated_label=0, **kwargs):
+    @property
+    def outside_label(self):
+        """The id of "O" (outside any entity) in `label_names`; 0 without it."""
+        names = self.label_names or []
+        return names.index("O") if "O" in names else 0
+
+    def predict(self, x, batch_size=None, verbose="auto", truncated_label=None, **kwargs):
         """Words -> a list with one int array of label ids per sentence, one id per
-        word; words cut off by `sequence_length` get `truncated_label` (0 is "O" in
-        `CONLL2003_LABELS`). `x` may also be a dataset of batched words (or of
-        `(words, labels)`). Token-id dicts -> logits `[batch, length, classes]`."""
+        word; words cut off by `sequence_length` get `truncated_label` (default
+        `outside_label`, the id of "O"). `x` may also be a dataset of batched words
+        (or of `(words, labels)`). Token-id dicts -> logits `[batch, length, classes]`."""
+        truncated_label = self.outside_label if truncated_label is None else truncated_label
         if not self._wants_text(x):
             return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
         if kwargs:

@@ -31,7 +31,8 @@ class PreprocessorLayer(TFTextLayer):
         return cls(**config)
 
     @classmethod
-    def from_preset(cls, preset, **kwargs):
+    def from_preset(cls, preset, *args, **kwargs):
         """The tokenizer of `preset` (a registry name or a directory in any layout);
-        `kwargs` are the preprocessor's own arguments (e.g. `sequence_length`)."""
-        return cls(BertTokenizer.from_preset(preset), **kwargs)
+        `args` and `kwargs` are the preprocessor's own arguments, as its constructor
+        takes them after the tokenizer (e.g. `sequence_length`)."""
+        return cls(BertTokenizer.from_preset(preset), *args, **kwargs)

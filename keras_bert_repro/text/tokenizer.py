@@ -80,6 +80,9 @@ class BertTokenizer(TFTextLayer):
     def call(self, text):
         """A string or `[batch]` strings -> (ragged) int32 ids, no special tokens."""
         text = to_string_tensor(text)
+        if text.shape.rank not in (0, 1, None) or isinstance(text, tf.RaggedTensor):
+            raise ValueError(f"BertTokenizer takes a string or a [batch] of strings, got "
+                             f"strings of shape {text.shape}; flatten them first.")
         scalar = text.shape.rank == 0
         ids = _by_path(text[None] if scalar else text, self._tokenize_ascii,
                        self._tokenize_mixed)
