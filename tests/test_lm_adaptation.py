@@ -54,3 +54,25 @@ def test_adaptation_reads_text_files_and_rejects_empty_input(tiny_preset, tmp_pa
                                         max_predictions_per_seq=3, verbose=0)
     assert len(history["loss"]) == 1 and np.isfinite(history["loss"][0])  # 2 steps: 1 part
     assert kbr.BertTokenizer.from_preset(out).vocabulary_size == 30522
+
+
+def test_adaptation_writes_the_layout_asked_for_and_checks_it_first(tiny_preset, tmp_path):
+    import transformers
+
+    from keras_bert_repro import presets
+
+    texts = ["a fine film", "a dull plot", "the cast is good", "long and slow"] * 4
+    with pytest.raises(presets.UnsupportedCheckpoint, match="tanh approximation"):
+        adapt_language_model(tiny_preset, texts, str(tmp_path / "google"), steps=1,
+                             sequence_length=16, max_predictions_per_seq=3,
+                             export_format="google", verbose=0)
+    assert not (tmp_path / "google").exists()
+    out, _ = adapt_language_model(tiny_preset, texts, str(tmp_path / "hf"), steps=2,
+                                  batch_size=4, sequence_length=16, max_predictions_per_seq=3,
+                                  export_format="hf", verbose=0)
+    model, info = transformers.BertForMaskedLM.from_pretrained(out, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"]
+    adapted = kbr.BertBackbone.from_preset(out)  # no pooler in BertForMaskedLM: a warning
+    np.testing.assert_allclose(
+        model.bert.embeddings.word_embeddings.weight.detach().numpy(),
+        keras.ops.convert_to_numpy(adapted.get_layer("token_embedding").embeddings))

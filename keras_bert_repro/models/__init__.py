@@ -2,6 +2,7 @@
 
 from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.models.checkpoint_export import FORMATS, check_savable
 from keras_bert_repro.models.classifier import BertClassifier
 from keras_bert_repro.models.feature_classifier import BertFeatureClassifier
 from keras_bert_repro.models.multiple_choice import BertMultipleChoice

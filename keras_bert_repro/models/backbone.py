@@ -7,6 +7,7 @@ from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, 
 from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
 from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
+from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.weight_assignment import assign_backbone_weights
 
@@ -230,9 +231,38 @@ class BertBackbone(keras.Model):
         assign_backbone_weights(backbone, presets.read_backbone_weights(path, fmt))
         return backbone
 
-    def save_to_preset(self, preset_dir, vocabulary=None):
-        """Writes this library's preset layout: `config.json`, `model.weights.h5` and,
-        if given, `vocab.txt` (`vocabulary`: a list of tokens or a `vocab.txt` path)."""
+    def save_to_preset(self, preset_dir, vocabulary=None, format="own", lowercase=None,
+                       overwrite=False, allow_gelu_change=False):
+        """Writes the backbone as a preset that `from_preset` (and, per `format`,
+        another library) loads.
+
+        Args:
+            preset_dir: the directory to write.
+            vocabulary: a list of tokens or a `vocab.txt` path; required for
+                every format but `"own"`, where it is optional.
+            format: `"own"` (this library: `config.json`, `model.weights.h5`,
+                `vocab.txt`), `"hf"` (transformers' `BertModel`: safetensors,
+                `config.json`, tokenizer files), `"keras_hub"` (keras-hub's
+                `BertBackbone` preset) or `"google"` (Google's TF1
+                `bert_model.ckpt` + `bert_config.json`).
+            lowercase: the tokenizer's casing (default: what the vocabulary says).
+            overwrite: replace a non-empty `preset_dir` (foreign formats refuse
+                one otherwise; `"own"` writes into it, as the recipes' resumes need).
+            allow_gelu_change: write an exact-GELU model to keras-hub or Google,
+                whose code computes the tanh form (outputs move by about 1e-3).
+
+        A layout that cannot hold the model (e.g. a causal model) raises
+        `presets.UnsupportedCheckpoint` before anything is written, and a foreign
+        checkpoint appears under `preset_dir` only once complete.
+
+        Example:
+        >>> bb.save_to_preset("/tmp/bert_hf", vocabulary="vocab.txt", format="hf")  # doctest: +SKIP
+        >>> transformers.BertModel.from_pretrained("/tmp/bert_hf")  # doctest: +SKIP
+        """
+        if check_format(format) != "own":
+            save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
+                         allow_gelu_change)
+            return
         presets.write_own_config(preset_dir, {k: v for k, v in self.get_config().items()
                                               if k not in NOT_IN_PRESET})
         self.save_weights(presets.own_weights_file(preset_dir))

@@ -4,6 +4,8 @@ import keras
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.models.weight_assignment import dense_head_arrays
+from keras_bert_repro.presets import CLASSIFIER_WEIGHTS
 from keras_bert_repro.text import BertPreprocessor
 
 
@@ -38,6 +40,7 @@ class BertClassifier(BertTask):
     """
 
     preprocessor_class = BertPreprocessor
+    checkpoint_task = "sequence_classification"
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
         # === Layers ===
@@ -56,6 +59,9 @@ class BertClassifier(BertTask):
         self.num_classes = int(num_classes)
         self.dropout = float(dropout)
         self.compile()
+
+    def head_arrays(self):
+        return dense_head_arrays(self.get_layer("logits"), CLASSIFIER_WEIGHTS)
 
     def default_loss(self):
         return classification_loss(self.num_classes)

@@ -6,13 +6,14 @@ import os
 import keras
 import tensorflow as tf
 
+from keras_bert_repro.models.checkpoint_export import check_savable
 from keras_bert_repro.models.pretrainer import BertPretrainer
 from keras_bert_repro.training import bert_adamw
 
 
 def adapt_language_model(preset, texts, output_dir, steps=1000, batch_size=32,
                          sequence_length=128, learning_rate=5e-5, max_predictions_per_seq=20,
-                         seed=0, verbose=1):
+                         seed=0, verbose=1, export_format="own"):
     """Continues pre-training `preset` with masked LM (no NSP) on `texts` and writes
     the adapted encoder as a preset that every task's `from_preset` loads.
 
@@ -28,6 +29,9 @@ def adapt_language_model(preset, texts, output_dir, steps=1000, batch_size=32,
         output_dir: where the adapted preset goes.
         steps: training steps (batches), logged in four parts (rounded down to a
             multiple of 4).
+        export_format: the layout of the preset written: `"own"`, or `"hf"`
+            (`BertForMaskedLM`, the adapted MLM head included), `"google"` or
+            `"keras_hub"` (see `BertTask.save_to_preset`); checked before training.
 
     Returns:
         `(output_dir, history)`: the preset's path and the MLM loss and accuracy
@@ -43,13 +47,14 @@ def adapt_language_model(preset, texts, output_dir, steps=1000, batch_size=32,
     keras.utils.set_random_seed(seed)
     model = BertPretrainer.from_preset(preset, objective="mlm", sequence_length=sequence_length,
                                        max_predictions_per_seq=max_predictions_per_seq, seed=seed)
+    check_savable(model, export_format)
     # Four "epochs" of steps/4 batches: a loss curve in the history and the log.
     epochs = 4 if steps >= 4 else 1
     steps_per_epoch = int(steps) // epochs
     model.compile(optimizer=bert_adamw(learning_rate, total_steps=steps_per_epoch * epochs))
     batches = dataset.shuffle(10_000, seed=seed).repeat().batch(batch_size)
     history = model.fit(batches, steps_per_epoch=steps_per_epoch, epochs=epochs, verbose=verbose)
-    model.save_to_preset(output_dir, vocabulary=model.preprocessor.tokenizer.vocabulary)
+    model.save_to_preset(output_dir, format=export_format)
     return output_dir, history.history
 
 

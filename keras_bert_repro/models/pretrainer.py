@@ -8,7 +8,8 @@ from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.layers.heads import MaskedLMHead
 from keras_bert_repro.models.backbone import INPUT_NAMES
 from keras_bert_repro.models.task import BertTask, is_text
-from keras_bert_repro.models.weight_assignment import assign_head_weights, head_variables
+from keras_bert_repro.models.weight_assignment import (
+    assign_head_weights, head_variables, read_variables)
 from keras_bert_repro.text import BertPretrainingPreprocessor
 from keras_bert_repro.training import bert_adamw
 
@@ -135,10 +136,22 @@ class BertPretrainer(BertTask):
     def get_config(self):
         return {**self._task_config(), "objective": self.objective}
 
-    def save_to_preset(self, preset_dir, vocabulary=None):
-        """Writes the encoder as a preset (what fine-tuning loads); see
-        `BertBackbone.save_to_preset`. The pre-training heads are kept by `save()`."""
-        self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
+    @property
+    def checkpoint_task(self):
+        """HF's `BertForPreTraining` (MLM + NSP) or `BertForMaskedLM` (MLM only)."""
+        return "pretraining" if self.objective == "mlm_nsp" else "masked_lm"
+
+    def heads_in(self, format):
+        """keras-hub's layout gets the encoder alone (no BERT masked-LM preset there)."""
+        return format != "keras_hub"
+
+    def head_arrays(self):
+        """The MLM (and NSP) heads under Google's `cls/*` names."""
+        return read_variables(self._head_variables())
+
+    def _head_variables(self):
+        nsp_head = self.get_layer("nsp_head") if self.objective == "mlm_nsp" else None
+        return head_variables(self.get_layer("mlm_head"), nsp_head)
 
     @classmethod
     def _split_preset_kwargs(cls, kwargs):
@@ -152,6 +165,5 @@ class BertPretrainer(BertTask):
         """The pre-training heads, when the checkpoint has them: Google's TF1
         checkpoints (`cls/predictions/*`, `cls/seq_relationship/*`) and HF
         `BertForPreTraining` directories (`cls.*`); other layouts start them fresh."""
-        nsp_head = self.get_layer("nsp_head") if self.objective == "mlm_nsp" else None
         arrays, source = presets.read_head_weights(path)
-        assign_head_weights(head_variables(self.get_layer("mlm_head"), nsp_head), arrays, source)
+        assign_head_weights(self._head_variables(), arrays, source)

@@ -12,6 +12,7 @@ import tensorflow as tf
 from keras_bert_repro import presets
 from keras_bert_repro.data import length_grouped_dataset
 from keras_bert_repro.models.backbone import BertBackbone
+from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
 DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
@@ -351,3 +352,37 @@ class BertTask(keras.Model):
     def load_preset_heads(self, path):
         """Loads the task's heads from the preset directory `path` where the preset
         holds them (the pre-trainer's); fine-tuning heads start fresh."""
+
+    # === Checkpoints out ===
+    # What a foreign layout calls this task (`presets.TASKS`); None: no layout has it.
+    checkpoint_task = None
+
+    def head_arrays(self):
+        """The task head's weights under Google's names (see `presets.Checkpoint`)."""
+        return {}
+
+    def save_to_preset(self, preset_dir, vocabulary=None, format="own", lowercase=None,
+                       overwrite=False, allow_gelu_change=False):
+        """Writes the model as a checkpoint another library (or `from_preset`) loads.
+
+        `format="own"` writes the encoder as this library's preset (what
+        fine-tuning loads; `save()` keeps the whole task). `"hf"` writes the
+        task's `BertFor*` class (`BertForSequenceClassification`,
+        `BertForTokenClassification`, `BertForQuestionAnswering`,
+        `BertForMultipleChoice`, `BertForPreTraining` / `BertForMaskedLM`),
+        `"keras_hub"` a `BertTextClassifier` preset for sentence classifiers,
+        `"google"` a TF1 checkpoint with `run_classifier.py` / `run_squad.py`'s
+        head names. The vocabulary and casing come from the preprocessor's
+        tokenizer unless given. Other arguments: see `BertBackbone.save_to_preset`.
+
+        Example:
+        >>> clf.save_to_preset("/tmp/sst2_hf", format="hf")  # doctest: +SKIP
+        >>> transformers.BertForSequenceClassification.from_pretrained("/tmp/sst2_hf")  # doctest: +SKIP
+        """
+        if check_format(format) == "own":
+            if vocabulary is None and self.preprocessor is not None:
+                vocabulary = self.preprocessor.tokenizer.vocabulary
+            self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
+            return
+        save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
+                     allow_gelu_change)

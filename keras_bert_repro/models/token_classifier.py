@@ -8,6 +8,8 @@ import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.models.weight_assignment import dense_head_arrays
+from keras_bert_repro.presets import CLASSIFIER_WEIGHTS
 from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
 
 
@@ -81,6 +83,7 @@ class BertTokenClassifier(BertTask):
     """
 
     preprocessor_class = BertWordPreprocessor
+    checkpoint_task = "token_classification"
 
     def __init__(self, backbone, num_classes=None, preprocessor=None, dropout=0.1,
                  label_names=None, **kwargs):
@@ -112,6 +115,9 @@ class BertTokenClassifier(BertTask):
             weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         weighted_metrics=weighted_metrics, **kwargs)
+
+    def head_arrays(self):
+        return dense_head_arrays(self.get_layer("logits"), CLASSIFIER_WEIGHTS)
 
     def default_loss(self):
         # The mean over labelled words, not over all positions: padding must not

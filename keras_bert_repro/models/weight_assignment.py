@@ -2,6 +2,9 @@
 hands out, see `presets.weight_names`) mapped onto the model's variables, and
 copied in with shape checks."""
 
+import warnings
+
+import keras
 import numpy as np
 
 from keras_bert_repro.presets import HEADS
@@ -9,6 +12,7 @@ from keras_bert_repro.presets import HEADS
 # Google multiplies the pooled output by this [2, hidden] matrix transposed; our
 # Dense kernel is [hidden, 2].
 TRANSPOSED = ("cls/seq_relationship/output_weights",)
+POOLER_PREFIX = "bert/pooler/"
 
 
 def backbone_variables(backbone):
@@ -59,6 +63,12 @@ def assign_backbone_weights(backbone, weights):
     arrays, source = weights.arrays, weights.source
     variables = backbone_variables(backbone)
     missing = [name for name in variables if name not in arrays]
+    if missing and all(name.startswith(POOLER_PREFIX) for name in missing):
+        # HF's BertForMaskedLM / TokenClassification / QuestionAnswering have none.
+        warnings.warn(f"{source} has no pooler; the pooled output's dense layer keeps its "
+                      "initialisation (fine-tuning trains it).", stacklevel=3)
+        variables = {k: v for k, v in variables.items() if k not in missing}
+        missing = []
     if missing:
         raise ValueError(
             f"{source} lacks {len(missing)} weight(s) the backbone needs, e.g. "
@@ -114,3 +124,22 @@ def assign_head_weights(variables, arrays, source):
             raise ValueError(f"{source} holds part of the {head} head: {missing} are missing.")
         for name in names:
             _assign(name, variables[name], arrays[name], source)
+
+
+def read_variables(variables):
+    """`{google_name: ndarray}` from `{google_name: keras.Variable}` (from
+    `backbone_variables` / `head_variables`), in Google's shapes: the inverse of
+    the assignment above, for writing checkpoints."""
+    arrays = {}
+    for name, variable in variables.items():
+        value = np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+        arrays[name] = value.T if name in TRANSPOSED else value
+    return arrays
+
+
+def dense_head_arrays(layer, names):
+    """A task's output Dense as Google's `(output_weights [labels, hidden], output_bias)`
+    under `names`."""
+    kernel, bias = (np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float32)
+                    for v in (layer.kernel, layer.bias))
+    return {names[0]: kernel.T, names[1]: bias}

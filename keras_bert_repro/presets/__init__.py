@@ -8,17 +8,24 @@ Reads every layout `from_preset` takes:
 - this library's own layout, which `BertBackbone.save_to_preset` writes (`own`).
 Weights come out under Google's TF1 names (`weight_names`); `models/` assigns them.
 
+Writes, from a `Checkpoint` (config, arrays, vocabulary) that `models/` fills:
+HF transformers, keras-hub and Google's layout (`write_checkpoint`), and its own.
+
 Example:
 >>> path = resolve_preset("/path/to/uncased_L-12_H-768_A-12")  # doctest: +SKIP
 >>> read_backbone_config(path)["num_layers"]  # doctest: +SKIP
 12
 """
 
+from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS, TASKS, Checkpoint
 from keras_bert_repro.presets.download import PresetDownloadError
 from keras_bert_repro.presets.own import own_weights_file, write_own_config, write_vocabulary
 from keras_bert_repro.presets.reader import (
     FORMATS, BackboneWeights, detect_format, read_backbone_config, read_backbone_weights,
     read_head_weights, resolve_preset)
 from keras_bert_repro.presets.registry import PRESETS, Preset, get_preset, list_presets
-from keras_bert_repro.presets.tokenizer_files import tokenizer_lowercase, vocabulary_file
+from keras_bert_repro.presets.tokenizer_files import (
+    infer_lowercase, tokenizer_lowercase, vocabulary_file)
 from keras_bert_repro.presets.weight_names import BACKBONE_PREFIX, HEAD_PREFIX, HEADS
+from keras_bert_repro.presets.writer import (
+    WRITERS, UnsupportedCheckpoint, check_writable, write_checkpoint)

@@ -117,6 +117,21 @@ def hf_name_to_google(name):
     return path + "/" + {"weight": "kernel"}.get(leaf, leaf), leaf == "weight"
 
 
+def google_name_to_hf(name):
+    """`(hf_name, transpose)` for one `bert/*` name: the inverse of `hf_name_to_google`,
+    under HF's `bert.` prefix (`BertModel` itself saves without it)."""
+    parts = name.split("/")
+    if parts[0] != "bert":
+        raise ValueError(f"{name!r} is not a backbone weight (bert/*).")
+    parts = [re.sub(r"^layer_(\d+)$", r"layer.\1", part) for part in parts]
+    leaf = parts[-1]
+    if parts[-2] == "LayerNorm":
+        return ".".join(parts[:-1] + [{"gamma": "weight", "beta": "bias"}[leaf]]), False
+    if leaf.endswith("_embeddings"):
+        return ".".join(parts + ["weight"]), False
+    return ".".join(parts[:-1] + [{"kernel": "weight"}.get(leaf, leaf)]), leaf == "kernel"
+
+
 def read_hf_weights(path):
     """Returns `({google_name: ndarray}, source_file)` for an HF directory."""
     tensors, file = read_hf_tensors(path)

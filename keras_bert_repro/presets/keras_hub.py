@@ -27,48 +27,80 @@ def read_keras_hub_config(path):
     return {**{k: config[k] for k in keys if k in config}, "activation": "gelu_approximate"}
 
 
+def keras_hub_names(num_layers):
+    """`[(google_name, h5_key, kind)]` for every backbone weight of a keras-hub preset;
+    `kind` says how keras-hub shapes it: `"same"`, or for attention, `"qkv_kernel"`
+    (`[hidden, heads, head_dim]`), `"qkv_bias"` (`[heads, head_dim]`) and
+    `"output_kernel"` (`[heads, head_dim, hidden]`). The one table both ways use."""
+    def var(group, index):
+        return f"layers/{group}/vars/{index}"
+
+    names = [
+        ("bert/embeddings/word_embeddings", var("reversible_embedding", 0), "same"),
+        ("bert/embeddings/token_type_embeddings", var("embedding", 0), "same"),
+        ("bert/embeddings/position_embeddings", var("position_embedding", 0), "same"),
+        ("bert/embeddings/LayerNorm/gamma", var("layer_normalization", 0), "same"),
+        ("bert/embeddings/LayerNorm/beta", var("layer_normalization", 1), "same"),
+        ("bert/pooler/dense/kernel", var("dense", 0), "same"),
+        ("bert/pooler/dense/bias", var("dense", 1), "same"),
+    ]
+    for i in range(num_layers):
+        block = "transformer_encoder" + (f"_{i}" if i else "")
+        att = block + "/_self_attention_layer"
+        prefix = f"bert/encoder/layer_{i}/"
+        for ours, theirs in (("query", "query_dense"), ("key", "key_dense"),
+                             ("value", "value_dense")):
+            names.append((prefix + f"attention/self/{ours}/kernel", var(f"{att}/{theirs}", 0),
+                          "qkv_kernel"))
+            names.append((prefix + f"attention/self/{ours}/bias", var(f"{att}/{theirs}", 1),
+                          "qkv_bias"))
+        names.append((prefix + "attention/output/dense/kernel", var(f"{att}/output_dense", 0),
+                      "output_kernel"))
+        names.append((prefix + "attention/output/dense/bias", var(f"{att}/output_dense", 1),
+                      "same"))
+        for ours, theirs in (("attention/output/LayerNorm", "_self_attention_layer_norm"),
+                             ("output/LayerNorm", "_feedforward_layer_norm")):
+            names.append((prefix + ours + "/gamma", var(f"{block}/{theirs}", 0), "same"))
+            names.append((prefix + ours + "/beta", var(f"{block}/{theirs}", 1), "same"))
+        for ours, theirs in (("intermediate/dense", "_feedforward_intermediate_dense"),
+                             ("output/dense", "_feedforward_output_dense")):
+            names.append((prefix + ours + "/kernel", var(f"{block}/{theirs}", 0), "same"))
+            names.append((prefix + ours + "/bias", var(f"{block}/{theirs}", 1), "same"))
+    return names
+
+
+def to_google_shape(value, kind):
+    """A keras-hub array in Google's 2-D (kernel) or 1-D (bias) shape."""
+    if kind == "qkv_kernel":
+        return value.reshape(value.shape[0], -1)
+    if kind == "qkv_bias":
+        return value.reshape(-1)
+    if kind == "output_kernel":
+        return value.reshape(-1, value.shape[-1])
+    return value
+
+
+def to_keras_hub_shape(value, kind, num_heads):
+    """A Google-shaped array in keras-hub's per-head shape."""
+    if kind == "qkv_kernel":
+        return value.reshape(value.shape[0], num_heads, -1)
+    if kind == "qkv_bias":
+        return value.reshape(num_heads, -1)
+    if kind == "output_kernel":
+        return value.reshape(num_heads, -1, value.shape[-1])
+    return value
+
+
 def read_keras_hub_weights(path):
     """Returns `({google_name: ndarray}, weights_file)` for a keras-hub preset."""
     file = os.path.join(path, WEIGHTS_FILE)
     if not os.path.isfile(file):
         raise FileNotFoundError(f"keras-hub preset {path} lacks {WEIGHTS_FILE}.")
     num_layers = read_keras_hub_config(path)["num_layers"]
+    arrays = {}
     with h5py.File(file, "r") as h5:
-        def var(group, index):
-            key = f"layers/{group}/vars/{index}"
+        for name, key, kind in keras_hub_names(num_layers):
             if key not in h5:
                 raise ValueError(f"{file}: no weight {key!r}; is this a BERT backbone preset?")
-            return h5[key][()]
-
-        arrays = {
-            "bert/embeddings/word_embeddings": var("reversible_embedding", 0),
-            "bert/embeddings/token_type_embeddings": var("embedding", 0),
-            "bert/embeddings/position_embeddings": var("position_embedding", 0),
-            "bert/embeddings/LayerNorm/gamma": var("layer_normalization", 0),
-            "bert/embeddings/LayerNorm/beta": var("layer_normalization", 1),
-            "bert/pooler/dense/kernel": var("dense", 0),
-            "bert/pooler/dense/bias": var("dense", 1),
-        }
-        for i in range(num_layers):
-            block = "transformer_encoder" + (f"_{i}" if i else "")
-            att = block + "/_self_attention_layer"
-            prefix = f"bert/encoder/layer_{i}/"
-            for ours, theirs in (("query", "query_dense"), ("key", "key_dense"),
-                                 ("value", "value_dense")):
-                kernel = var(f"{att}/{theirs}", 0)
-                arrays[prefix + f"attention/self/{ours}/kernel"] = kernel.reshape(
-                    kernel.shape[0], -1)
-                arrays[prefix + f"attention/self/{ours}/bias"] = var(
-                    f"{att}/{theirs}", 1).reshape(-1)
-            out = var(f"{att}/output_dense", 0)
-            arrays[prefix + "attention/output/dense/kernel"] = out.reshape(-1, out.shape[-1])
-            arrays[prefix + "attention/output/dense/bias"] = var(f"{att}/output_dense", 1)
-            for ours, theirs in (("attention/output/LayerNorm", "_self_attention_layer_norm"),
-                                 ("output/LayerNorm", "_feedforward_layer_norm")):
-                arrays[prefix + ours + "/gamma"] = var(f"{block}/{theirs}", 0)
-                arrays[prefix + ours + "/beta"] = var(f"{block}/{theirs}", 1)
-            for ours, theirs in (("intermediate/dense", "_feedforward_intermediate_dense"),
-                                 ("output/dense", "_feedforward_output_dense")):
-                arrays[prefix + ours + "/kernel"] = var(f"{block}/{theirs}", 0)
-                arrays[prefix + ours + "/bias"] = var(f"{block}/{theirs}", 1)
+            arrays[name] = to_google_shape(h5[key][()], kind)
     return arrays, file

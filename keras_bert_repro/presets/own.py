@@ -7,6 +7,7 @@ itself (`BertBackbone.from_preset`); this module reads and writes the rest.
 import json
 import os
 
+from keras_bert_repro.presets.file_io import write_tokens
 from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
 from keras_bert_repro.version import __version__
 
@@ -41,6 +42,4 @@ def write_vocabulary(preset_dir, vocabulary):
     if isinstance(vocabulary, (str, os.PathLike)):
         with open(vocabulary, encoding="utf-8") as f:
             vocabulary = [line.rstrip("\n") for line in f]
-    os.makedirs(preset_dir, exist_ok=True)
-    with open(os.path.join(preset_dir, VOCAB_FILE), "w", encoding="utf-8") as f:
-        f.write("".join(token + "\n" for token in vocabulary))
+    write_tokens(os.path.join(preset_dir, VOCAB_FILE), vocabulary)

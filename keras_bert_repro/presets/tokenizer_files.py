@@ -34,3 +34,8 @@ def tokenizer_lowercase(path):
             if isinstance(data, dict) and key in data:
                 return bool(data[key])
     return None
+
+def infer_lowercase(tokens):
+    """True when no ordinary word of the vocabulary has an upper-case letter."""
+    words = [t for t in tokens if not (t.startswith("[") and t.endswith("]"))]
+    return not any(t != t.lower() for t in words)

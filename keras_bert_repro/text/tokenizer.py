@@ -7,7 +7,7 @@ import tensorflow_text as tf_text
 from keras_bert_repro import presets
 from keras_bert_repro.text import basic_tokenizer
 from keras_bert_repro.text.tf_layer import TFTextLayer, to_string_tensor
-from keras_bert_repro.text.vocabulary import SPECIAL_TOKENS, infer_lowercase, read_vocabulary
+from keras_bert_repro.text.vocabulary import SPECIAL_TOKENS, read_vocabulary
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
@@ -33,7 +33,8 @@ class BertTokenizer(TFTextLayer):
     def __init__(self, vocabulary, lowercase=None, **kwargs):
         super().__init__(**kwargs)
         self.vocabulary = read_vocabulary(vocabulary)
-        self.lowercase = infer_lowercase(self.vocabulary) if lowercase is None else bool(lowercase)
+        self.lowercase = (presets.infer_lowercase(self.vocabulary) if lowercase is None
+                          else bool(lowercase))
         self._token_to_id = {t: i for i, t in enumerate(self.vocabulary)}
         wordpiece = dict(vocab=self.vocabulary, suffix_indicator="##",
                          token_out_type=tf.int32, unknown_token="[UNK]",

@@ -27,9 +27,3 @@ def read_vocabulary(vocabulary):
     if duplicates:
         raise ValueError(f"The vocabulary has {duplicates} duplicate token(s).")
     return tokens
-
-
-def infer_lowercase(tokens):
-    """True when no ordinary word of the vocabulary has an upper-case letter."""
-    words = [t for t in tokens if not (t.startswith("[") and t.endswith("]"))]
-    return not any(t != t.lower() for t in words)
