@@ -243,6 +243,20 @@ def test_google_layout_holds_modeling_py_names_and_loads_back(minilm_tanh, vocab
     assert variables["cls/squad/output_weights"] == [2, 384]
 
 
+def test_pretrainer_goes_to_keras_hub_as_its_encoder(vocab, padded_pair_batch, tmp_path):
+    import keras_hub
+
+    model = _trained_tiny_pretrainer("mlm_nsp", "gelu_approximate")
+    tokens = kbr.BertTokenizer(vocab).vocabulary
+    model.preprocessor = kbr.BertPretrainingPreprocessor(kbr.BertTokenizer(tokens),
+                                                         sequence_length=64)
+    kbr.models.check_savable(model, "keras_hub")
+    model.save_to_preset(tmp_path / "kh", format="keras_hub")  # vocabulary from its tokenizer
+    hub = keras_hub.models.BertBackbone.from_preset(str(tmp_path / "kh"))
+    assert_close(to_numpy(model.backbone(padded_pair_batch)["pooled_output"]),
+                 to_numpy(hub(padded_pair_batch)["pooled_output"]), "pooled_output")
+
+
 def test_google_pretraining_heads_load_back(vocab, padded_pair_batch, tmp_path):
     model = _trained_tiny_pretrainer("mlm_nsp", "gelu_approximate")
     model.save_to_preset(tmp_path / "google", vocabulary=vocab, format="google")

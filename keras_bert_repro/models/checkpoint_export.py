@@ -26,12 +26,12 @@ def model_checkpoint(model, format, vocabulary=None, lowercase=None, with_arrays
     leaves the weights out: enough to check a layout can hold the model.
     """
     backbone = getattr(model, "backbone", model)
-    if not getattr(model, "heads_in", lambda format: True)(format):
-        model = backbone
     tokenizer = getattr(getattr(model, "preprocessor", None), "tokenizer", None)
     if vocabulary is None and tokenizer is not None:
         vocabulary = tokenizer.vocabulary
         lowercase = tokenizer.lowercase if lowercase is None else lowercase
+    if not getattr(model, "heads_in", lambda format: True)(format):
+        model = backbone
     if vocabulary is None:
         raise ValueError("Writing a checkpoint in a foreign layout needs the vocabulary "
                          "(vocabulary=[tokens] or the path of vocab.txt): its tokenizer "
@@ -64,12 +64,13 @@ def check_savable(model, format, vocabulary=None, lowercase=None, allow_gelu_cha
     >>> check_savable(pretrainer, "google", vocabulary="vocab.txt")  # doctest: +SKIP
     """
     if check_format(format) != "own":
-        presets.check_writable(model_checkpoint(model, format, vocabulary, lowercase, with_arrays=False),
-                               format, allow_gelu_change)
+        checkpoint = model_checkpoint(model, format, vocabulary, lowercase, with_arrays=False)
+        presets.check_writable(checkpoint, format, allow_gelu_change)
 
 
 def save_foreign(model, preset_dir, format, vocabulary=None, lowercase=None, overwrite=False,
                  allow_gelu_change=False):
     """Writes `model` (backbone or task) to `preset_dir` in a foreign `format`."""
-    presets.write_checkpoint(preset_dir, model_checkpoint(model, format, vocabulary, lowercase), format,
-                             overwrite=overwrite, allow_gelu_change=allow_gelu_change)
+    checkpoint = model_checkpoint(model, format, vocabulary, lowercase)
+    presets.write_checkpoint(preset_dir, checkpoint, format, overwrite=overwrite,
+                             allow_gelu_change=allow_gelu_change)

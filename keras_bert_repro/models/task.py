@@ -377,7 +377,7 @@ class BertTask(keras.Model):
 
         Example:
         >>> clf.save_to_preset("/tmp/sst2_hf", format="hf")  # doctest: +SKIP
-        >>> transformers.BertForSequenceClassification.from_pretrained("/tmp/sst2_hf")  # doctest: +SKIP
+        >>> BertForSequenceClassification.from_pretrained("/tmp/sst2_hf")  # doctest: +SKIP
         """
         if check_format(format) == "own":
             if vocabulary is None and self.preprocessor is not None:
