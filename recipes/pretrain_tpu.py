@@ -64,8 +64,11 @@ flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints (and l
 flags.DEFINE_enum("export_format", "own", ["own", "hf", "keras_hub", "google"],
                   "Also write the trained model as this layout's checkpoint in "
                   "<output_dir>/preset_<format>: HF BertForPreTraining/BertForMaskedLM, "
-                  "keras-hub BertBackbone, or Google's TF1 checkpoint. keras_hub and google "
-                  "have only the tanh GELU, which a model trained from scratch then uses.")
+                  "keras-hub BertBackbone, or Google's TF1 checkpoint; checked before training.")
+flags.DEFINE_enum("activation", None, ["gelu", "gelu_approximate"],
+                  "GELU of the encoder: exact, or the tanh form (Google's, the default from "
+                  "scratch), which --export_format=keras_hub|google needs. With --preset: "
+                  "the preset's unless given.")
 common_flags.define_output_flags("runs/pretrain", "Checkpoints, logs and the final preset.")
 common_flags.define_seed_flag(help="Seed of initialisation, data order and masks.")
 flags.adopt_module_key_flags(common_flags)
@@ -91,13 +94,13 @@ def _backbone(vocabulary_size):
     import keras_bert_repro as kbr
     from keras_bert_repro.presets.registry import get_preset
 
+    activation = {"activation": FLAGS.activation} if FLAGS.activation else {}
     if FLAGS.preset:
-        return kbr.BertBackbone.from_preset(FLAGS.preset, dropout=FLAGS.dropout)
+        return kbr.BertBackbone.from_preset(FLAGS.preset, dropout=FLAGS.dropout, **activation)
     name = {"base": "bert_base_en_uncased", "large": "bert_large_en_uncased"}.get(
         FLAGS.model_size, f"bert_{FLAGS.model_size}_en_uncased")
-    config = dict(get_preset(name).config, vocabulary_size=vocabulary_size, dropout=FLAGS.dropout)
-    if FLAGS.export_format in ("keras_hub", "google"):
-        config["activation"] = "gelu_approximate"  # what those layouts' code computes
+    config = dict(get_preset(name).config, vocabulary_size=vocabulary_size, dropout=FLAGS.dropout,
+                  **activation)
     return kbr.BertBackbone(**config)
 
 
@@ -234,7 +237,9 @@ def run():
     try:
         kbr.models.check_savable(model, FLAGS.export_format, vocabulary=vocab_file)
     except ValueError as error:  # before training, not after
-        raise UsageError(f"--export_format={FLAGS.export_format}: {error}") from None
+        hint = (" (--activation=gelu_approximate trains the tanh form)"
+                if "tanh approximation" in str(error) else "")
+        raise UsageError(f"--export_format={FLAGS.export_format}: {error}{hint}") from None
     every = FLAGS.checkpoint_every
     params = backbone.count_params()
     print(f"{distribution.description}; {FLAGS.model_size if not FLAGS.preset else FLAGS.preset} "

@@ -131,9 +131,14 @@ def test_each_task_in_hf_layout_is_its_bert_for_class(task, minilm, vocab, padde
         mask = np.asarray(inputs["padding_mask"]).astype(bool)[:, None, :].repeat(2, axis=1)
         ours, theirs = ours[mask], theirs[mask]
     assert_close(ours, theirs, f"{task} logits")
+    # This library reads the whole task back: the head, its size and its labels.
+    reload = {"multiple_choice": {"num_choices": 3}}.get(task, {})
+    again = type(model).from_preset(str(tmp_path / task), **reload)
+    np.testing.assert_array_equal(to_numpy(again(inputs)), to_numpy(model(inputs)))
     config = json.loads((tmp_path / task / "config.json").read_text())
     if task == "token_classifier":
         assert config["id2label"] == {"0": "O", "1": "B-GENE", "2": "I-GENE"}
+        assert again.label_names == ["O", "B-GENE", "I-GENE"]
     if task == "regressor":
         assert config["problem_type"] == "regression"
 
@@ -172,6 +177,8 @@ def _hf_mlm(out, inputs):
                                                 ("mlm", "BertForMaskedLM")])
 def test_pretrainer_in_hf_layout_predicts_the_same_token_ids(objective, hf_class, vocab,
                                                              padded_pair_batch, tmp_path):
+    import transformers
+
     model = _trained_tiny_pretrainer(objective, "gelu")
     model.save_to_preset(tmp_path / "hf", vocabulary=vocab, format="hf")
     inputs = _mask_positions(padded_pair_batch)
@@ -179,6 +186,9 @@ def test_pretrainer_in_hf_layout_predicts_the_same_token_ids(objective, hf_class
     ours = model(inputs)
     mlm = _hf_mlm(out, inputs)
     np.testing.assert_array_equal(to_numpy(ours["mlm"]).argmax(-1), mlm.argmax(-1))
+    # transformers' fill-mask finds the mask token in text (HF's default for BERT).
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    assert tokenizer("paris is the [MASK] of france")["input_ids"][4] == tokenizer.mask_token_id
     assert_close(to_numpy(ours["mlm"]), mlm, "MLM logits")
     if objective == "mlm_nsp":
         assert_close(to_numpy(ours["nsp"]), out.seq_relationship_logits.numpy(), "NSP logits")
@@ -204,10 +214,11 @@ def test_keras_hub_loads_our_backbone_and_classifier(minilm_tanh, vocab, padded_
     task = keras_hub.models.BertTextClassifier.from_preset(str(tmp_path / "kh"))
     assert_close(to_numpy(classifier(padded_pair_batch)), to_numpy(task(padded_pair_batch)),
                  "classifier logits")
-    # ... and so does this library.
-    again = kbr.BertBackbone.from_preset(str(tmp_path / "kh"))
-    for a, b in zip(minilm_tanh.get_weights(), again.get_weights()):
-        np.testing.assert_array_equal(a, b)
+    # ... and so does this library, head and size included.
+    again = kbr.BertClassifier.from_preset(str(tmp_path / "kh"))
+    assert again.num_classes == 3
+    np.testing.assert_array_equal(to_numpy(again(padded_pair_batch)),
+                                  to_numpy(classifier(padded_pair_batch)))
 
 
 def _tf_variables(prefix):
@@ -237,6 +248,9 @@ def test_google_layout_holds_modeling_py_names_and_loads_back(minilm_tanh, vocab
     reader = tf.train.load_checkpoint(str(tmp_path / "clf" / "bert_model.ckpt"))
     np.testing.assert_array_equal(reader.get_tensor("output_weights"),
                                   to_numpy(classifier.get_layer("logits").kernel).T)
+    again = kbr.BertClassifier.from_preset(str(tmp_path / "clf"))
+    np.testing.assert_array_equal(to_numpy(again(padded_pair_batch)),
+                                  to_numpy(classifier(padded_pair_batch)))
     kbr.BertQuestionAnswerer(minilm_tanh).save_to_preset(tmp_path / "qa", vocabulary=vocab,
                                                          format="google")
     variables = _tf_variables(tmp_path / "qa" / "bert_model.ckpt")
@@ -357,6 +371,20 @@ def test_a_layout_that_cannot_hold_the_model_refuses_before_writing(minilm, voca
                               format="hf")
     with pytest.raises(ValueError, match="format must be one of"):
         minilm.save_to_preset(target, vocabulary=vocab, format="onnx")
+    regressor = kbr.BertClassifier(minilm, 1)
+    with pytest.raises(presets.UnsupportedCheckpoint, match="no regression head"):
+        regressor.save_to_preset(target, vocabulary=vocab, format="keras_hub",
+                                 allow_gelu_change=True)
+    tiny = kbr.BertBackbone(vocabulary_size=5, num_layers=1, num_heads=2, hidden_dim=16,
+                            intermediate_dim=32, activation="gelu_approximate")
+    no_mask = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "word"]
+    with pytest.raises(presets.UnsupportedCheckpoint, match=r"needs a \[MASK\]"):
+        tiny.save_to_preset(target, vocabulary=no_mask, format="keras_hub")
+    quantized = kbr.BertClassifier(kbr.BertBackbone(
+        vocabulary_size=30522, num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32), 2)
+    quantized.quantize("int8")
+    with pytest.raises(presets.UnsupportedCheckpoint, match="quantized"):
+        quantized.save_to_preset(target, vocabulary=vocab, format="hf")
     assert os.listdir(tmp_path) == []
 
 
@@ -382,3 +410,68 @@ def test_a_crash_while_writing_leaves_no_checkpoint(minilm, vocab, tmp_path, mon
     with pytest.raises(OSError, match="disk full"):
         minilm.save_to_preset(tmp_path / "out", vocabulary=vocab, format="hf")
     assert os.listdir(tmp_path) == []
+
+
+def test_keras_hub_classifier_with_a_short_position_table_predicts_text(vocab, tmp_path):
+    import keras_hub
+
+    keras.utils.set_random_seed(0)
+    backbone = kbr.BertBackbone(vocabulary_size=30522, num_layers=1, num_heads=2, hidden_dim=16,
+                                intermediate_dim=32, max_sequence_length=32,
+                                activation="gelu_approximate")
+    kbr.BertClassifier(backbone, 3, dropout=0.2).save_to_preset(
+        tmp_path / "kh", vocabulary=vocab, format="keras_hub")
+    task = keras_hub.models.BertTextClassifier.from_preset(str(tmp_path / "kh"))
+    assert task.preprocessor.sequence_length == 32
+    assert json.loads((tmp_path / "kh" / "task.json").read_text())["config"]["dropout"] == 0.2
+    assert task.predict(["the cat sat on the mat"], verbose=0).shape == (1, 3)
+
+
+def test_hf_tokenizer_files_name_only_the_special_tokens_the_vocabulary_has(tmp_path):
+    import transformers
+
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "the", "cat"]
+    backbone = kbr.BertBackbone(vocabulary_size=len(tokens), num_layers=1, num_heads=2,
+                                hidden_dim=16, intermediate_dim=32)
+    backbone.save_to_preset(tmp_path / "hf", vocabulary=tokens, format="hf")
+    special = json.loads((tmp_path / "hf" / "special_tokens_map.json").read_text())
+    assert "mask_token" not in special
+    tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+    assert len(tokenizer) == len(tokens)
+    assert tokenizer("the cat")["input_ids"] == [2, 4, 5, 3]
+
+
+def test_an_existing_directory_is_filled_in_place(minilm, vocab, tmp_path, monkeypatch):
+    """A mount point or a symlink's target stays the directory it was; a relative
+    path and the current directory work; leftovers of a killed write do not count."""
+    real = tmp_path / "volume"
+    real.mkdir()
+    (real / ".partial-abc123").mkdir()  # what a killed earlier write leaves
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    inode = real.stat().st_ino
+    minilm.save_to_preset(link, vocabulary=vocab, format="hf")
+    assert link.is_symlink() and real.stat().st_ino == inode
+    assert sorted(os.listdir(real)) == sorted(
+        ["config.json", "model.safetensors", "special_tokens_map.json", "tokenizer.json",
+         "tokenizer_config.json", "vocab.txt"])
+    monkeypatch.chdir(real)
+    minilm.save_to_preset(".", vocabulary=vocab, format="hf", overwrite=True)
+    assert os.getcwd() == str(real) and "model.safetensors" in os.listdir(".")
+    minilm.save_to_preset("relative", vocabulary=vocab, format="hf")
+    assert (real / "relative" / "config.json").is_file()
+
+
+def test_a_head_of_another_size_or_task_starts_fresh(minilm, vocab, tmp_path):
+    keras.utils.set_random_seed(0)
+    kbr.BertClassifier(minilm, 3).save_to_preset(tmp_path / "clf", vocabulary=vocab, format="hf")
+    with pytest.warns(UserWarning, match="head with 3 outputs and this model has 2"):
+        two = kbr.BertClassifier.from_preset(str(tmp_path / "clf"), num_classes=2)
+    assert two.num_classes == 2
+    tagger = kbr.BertTokenClassifier.from_preset(str(tmp_path / "clf"), num_classes=3)
+    kernel = to_numpy(tagger.get_layer("logits").kernel)
+    assert abs(float(kernel.std()) - 0.02) < 0.005  # bert_initializer, not the classifier's
+    kbr.BertBackbone.save_to_preset(minilm, tmp_path / "bb", vocabulary=vocab, format="hf")
+    with pytest.raises(TypeError, match="needs num_classes.*no sentence-classification head"):
+        kbr.BertClassifier.from_preset(str(tmp_path / "bb"))
+

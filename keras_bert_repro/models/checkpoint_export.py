@@ -36,6 +36,12 @@ def model_checkpoint(model, format, vocabulary=None, lowercase=None, with_arrays
         raise ValueError("Writing a checkpoint in a foreign layout needs the vocabulary "
                          "(vocabulary=[tokens] or the path of vocab.txt): its tokenizer "
                          "files go beside the weights.")
+    quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
+                        if getattr(layer, "quantization_mode", None)})
+    if quantized:
+        raise presets.UnsupportedCheckpoint(
+            f"This model is quantized ({', '.join(quantized)}); the foreign layouts hold "
+            "float weights. Save the model before quantize().")
     task = getattr(model, "checkpoint_task", "backbone")
     if task is None:
         raise presets.UnsupportedCheckpoint(
@@ -52,7 +58,8 @@ def model_checkpoint(model, format, vocabulary=None, lowercase=None, with_arrays
         arrays=arrays, vocabulary=tokens,
         lowercase=presets.infer_lowercase(tokens) if lowercase is None else bool(lowercase),
         task=task, label_names=getattr(model, "label_names", None),
-        sequence_length=getattr(getattr(model, "preprocessor", None), "sequence_length", None))
+        sequence_length=getattr(getattr(model, "preprocessor", None), "sequence_length", None),
+        head_dropout=getattr(model, "dropout", 0.1) if model is not backbone else 0.1)
 
 
 def check_savable(model, format, vocabulary=None, lowercase=None, allow_gelu_change=False):

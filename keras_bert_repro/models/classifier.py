@@ -4,8 +4,6 @@ import keras
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.models.weight_assignment import dense_head_arrays
-from keras_bert_repro.presets import CLASSIFIER_WEIGHTS
 from keras_bert_repro.text import BertPreprocessor
 
 
@@ -41,6 +39,17 @@ class BertClassifier(BertTask):
 
     preprocessor_class = BertPreprocessor
     checkpoint_task = "sequence_classification"
+    head_layer = "logits"
+
+    @classmethod
+    def _kwargs_from_head(cls, head, kwargs):
+        """`num_classes` defaults to the size of the preset's classifier head."""
+        if "num_classes" in kwargs:
+            return kwargs
+        if head.task != cls.checkpoint_task:
+            raise TypeError(f"{cls.__name__}.from_preset needs num_classes: {head.source} "
+                            "holds no sentence-classification head to take it from.")
+        return {**kwargs, "num_classes": int(head.arrays[cls.head_weights[0]].shape[0])}
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
         # === Layers ===
@@ -59,9 +68,6 @@ class BertClassifier(BertTask):
         self.num_classes = int(num_classes)
         self.dropout = float(dropout)
         self.compile()
-
-    def head_arrays(self):
-        return dense_head_arrays(self.get_layer("logits"), CLASSIFIER_WEIGHTS)
 
     def default_loss(self):
         return classification_loss(self.num_classes)

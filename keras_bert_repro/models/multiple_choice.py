@@ -6,8 +6,6 @@ import tensorflow as tf
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.backbone import INPUT_NAMES
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.models.weight_assignment import dense_head_arrays
-from keras_bert_repro.presets import CLASSIFIER_WEIGHTS
 from keras_bert_repro.text import BertMultipleChoicePreprocessor
 
 
@@ -61,6 +59,7 @@ class BertMultipleChoice(BertTask):
 
     preprocessor_class = BertMultipleChoicePreprocessor
     checkpoint_task = "multiple_choice"
+    head_layer = "choice_score"
     preset_positional = ("num_choices", "sequence_length", "pad_to_multiple_of")
 
     def __init__(self, backbone, num_choices=4, preprocessor=None, dropout=0.1, **kwargs):
@@ -105,9 +104,6 @@ class BertMultipleChoice(BertTask):
         if shape is not None and (len(shape) != 2 or shape[1] != n):
             raise ValueError(f"endings must be [batch, num_choices={n}] strings, got shape "
                              f"{tuple(shape)}.")
-
-    def head_arrays(self):
-        return dense_head_arrays(self.get_layer("choice_score"), CLASSIFIER_WEIGHTS)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -161,9 +161,10 @@ class BertPretrainer(BertTask):
         preprocessor = {**cls.preprocessor_defaults, **kwargs, "objective": objective}
         return {"objective": objective}, preprocessor
 
-    def load_preset_heads(self, path):
+    def load_preset_heads(self, path, head=None):
         """The pre-training heads, when the checkpoint has them: Google's TF1
         checkpoints (`cls/predictions/*`, `cls/seq_relationship/*`) and HF
-        `BertForPreTraining` directories (`cls.*`); other layouts start them fresh."""
+        `BertForPreTraining` directories (`cls.*`); other layouts start them fresh.
+        (`head`, a fine-tuning head, has no place in a pre-trainer.)"""
         arrays, source = presets.read_head_weights(path)
         assign_head_weights(self._head_variables(), arrays, source)

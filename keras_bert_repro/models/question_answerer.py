@@ -2,10 +2,9 @@
 
 import keras
 
+from keras_bert_repro import presets
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.models.weight_assignment import dense_head_arrays
-from keras_bert_repro.presets import SQUAD_WEIGHTS
 from keras_bert_repro.text import BertSquadPreprocessor, best_answers
 
 
@@ -39,6 +38,8 @@ class BertQuestionAnswerer(BertTask):
 
     preprocessor_class = BertSquadPreprocessor
     checkpoint_task = "question_answering"
+    head_layer = "span_logits"
+    head_weights = presets.SQUAD_WEIGHTS
     # run_squad.py's defaults.
     preprocessor_defaults = {"sequence_length": 384, "doc_stride": 128, "max_query_length": 64}
     preset_positional = tuple(preprocessor_defaults)
@@ -62,9 +63,6 @@ class BertQuestionAnswerer(BertTask):
         self.n_best_size = int(n_best_size)
         self.max_answer_length = int(max_answer_length)
         self.compile()
-
-    def head_arrays(self):
-        return dense_head_arrays(self.get_layer("span_logits"), SQUAD_WEIGHTS)
 
     def default_loss(self):
         # Labels [batch, 2] against logits [batch, 2, seq]: the mean over both

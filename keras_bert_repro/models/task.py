@@ -13,6 +13,7 @@ from keras_bert_repro import presets
 from keras_bert_repro.data import length_grouped_dataset
 from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
+from keras_bert_repro.models.weight_assignment import dense_head_arrays
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
 DEFAULT_LEARNING_RATE = 3e-5  # the middle of the paper's grid {5e-5, 3e-5, 2e-5}
@@ -283,7 +284,9 @@ class BertTask(keras.Model):
     # === Presets ===
     @classmethod
     def from_preset(cls, preset, *args, dtype=None, **kwargs):
-        """The backbone's weights and the tokenizer from `preset`, a fresh task head.
+        """The backbone's weights and the tokenizer from `preset`; the task head too
+        where the preset holds this task's (e.g. an HF `BertForSequenceClassification`
+        or a keras-hub `BertTextClassifier`, whose size it then gives), else a fresh one.
 
         `preset` is a registry name (`kbr.list_presets()`) or a directory in any
         layout `BertBackbone.from_preset` reads. The preprocessor's arguments
@@ -303,6 +306,8 @@ class BertTask(keras.Model):
         task_kwargs, preprocessor_kwargs = cls._split_preset_kwargs(kwargs)
         cls._check_task_kwargs(task_kwargs)
         path = presets.resolve_preset(preset)
+        head = presets.read_task_head(path) if cls.head_layer else None
+        task_kwargs = cls._kwargs_from_head(head, task_kwargs)
         backbone = BertBackbone.from_preset(path, dtype=dtype)
         length = preprocessor_kwargs.get("sequence_length")
         if length is not None and length > backbone.max_sequence_length:
@@ -310,7 +315,7 @@ class BertTask(keras.Model):
                              f"({backbone.max_sequence_length}).")
         preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
         model = cls(backbone, preprocessor=preprocessor, **task_kwargs)
-        model.load_preset_heads(path)
+        model.load_preset_heads(path, head)
         return model
 
     @classmethod
@@ -349,17 +354,41 @@ class BertTask(keras.Model):
                         for k, default in cls.preprocessor_defaults.items()}
         return task, preprocessor
 
-    def load_preset_heads(self, path):
-        """Loads the task's heads from the preset directory `path` where the preset
-        holds them (the pre-trainer's); fine-tuning heads start fresh."""
-
-    # === Checkpoints out ===
-    # What a foreign layout calls this task (`presets.TASKS`); None: no layout has it.
+    # === Task heads in checkpoints ===
+    # What the layouts call this task (`presets.TASKS`); None: no layout has it.
     checkpoint_task = None
+    # The task's output Dense, and its weights' names in a checkpoint
+    # (`presets.CLASSIFIER_WEIGHTS` or `SQUAD_WEIGHTS`, Google's run_*.py names).
+    head_layer = None
+    head_weights = presets.CLASSIFIER_WEIGHTS
+
+    @classmethod
+    def _kwargs_from_head(cls, head, kwargs):
+        """The constructor's arguments, completed from the preset's `TaskHead`."""
+        return kwargs
+
+    def load_preset_heads(self, path, head=None):
+        """Loads this task's head from the preset directory `path` where it holds one
+        for the same task with as many outputs (`head`: its `presets.TaskHead`, if
+        read already); otherwise the head keeps its fresh initialisation."""
+        if not self.head_layer:
+            return
+        head = head or presets.read_task_head(path)
+        if head.task != self.checkpoint_task or not set(self.head_weights) <= set(head.arrays):
+            return
+        layer = self.get_layer(self.head_layer)
+        weights, bias = (np.asarray(head.arrays[name]) for name in self.head_weights)
+        if weights.T.shape != tuple(layer.kernel.shape):
+            warnings.warn(f"{head.source} holds a {head.task} head with {weights.shape[0]} "
+                          f"outputs and this model has {layer.kernel.shape[-1]}: the head "
+                          "starts fresh.", stacklevel=3)
+            return
+        layer.kernel.assign(weights.T.astype(layer.kernel.dtype))
+        layer.bias.assign(bias.astype(layer.bias.dtype))
 
     def head_arrays(self):
         """The task head's weights under Google's names (see `presets.Checkpoint`)."""
-        return {}
+        return dense_head_arrays(self.get_layer(self.head_layer), self.head_weights)
 
     def save_to_preset(self, preset_dir, vocabulary=None, format="own", lowercase=None,
                        overwrite=False, allow_gelu_change=False):

@@ -8,8 +8,6 @@ import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.task import BertTask
-from keras_bert_repro.models.weight_assignment import dense_head_arrays
-from keras_bert_repro.presets import CLASSIFIER_WEIGHTS
 from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
 
 
@@ -84,6 +82,17 @@ class BertTokenClassifier(BertTask):
 
     preprocessor_class = BertWordPreprocessor
     checkpoint_task = "token_classification"
+    head_layer = "logits"
+
+    @classmethod
+    def _kwargs_from_head(cls, head, kwargs):
+        """`label_names` (and their number) default to the preset's tagging head's."""
+        if head.task != cls.checkpoint_task or kwargs.get("num_classes") is not None \
+                or kwargs.get("label_names") is not None:
+            return kwargs
+        if head.label_names:
+            return {**kwargs, "label_names": head.label_names}
+        return {**kwargs, "num_classes": int(head.arrays[cls.head_weights[0]].shape[0])}
 
     def __init__(self, backbone, num_classes=None, preprocessor=None, dropout=0.1,
                  label_names=None, **kwargs):
@@ -115,9 +124,6 @@ class BertTokenClassifier(BertTask):
             weighted_metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
         super().compile(optimizer=optimizer, loss=loss, metrics=metrics,
                         weighted_metrics=weighted_metrics, **kwargs)
-
-    def head_arrays(self):
-        return dense_head_arrays(self.get_layer("logits"), CLASSIFIER_WEIGHTS)
 
     def default_loss(self):
         # The mean over labelled words, not over all positions: padding must not

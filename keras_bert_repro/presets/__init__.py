@@ -21,8 +21,8 @@ from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHT
 from keras_bert_repro.presets.download import PresetDownloadError
 from keras_bert_repro.presets.own import own_weights_file, write_own_config, write_vocabulary
 from keras_bert_repro.presets.reader import (
-    FORMATS, BackboneWeights, detect_format, read_backbone_config, read_backbone_weights,
-    read_head_weights, resolve_preset)
+    FORMATS, BackboneWeights, TaskHead, detect_format, read_backbone_config,
+    read_backbone_weights, read_head_weights, read_task_head, resolve_preset)
 from keras_bert_repro.presets.registry import PRESETS, Preset, get_preset, list_presets
 from keras_bert_repro.presets.tokenizer_files import (
     infer_lowercase, tokenizer_lowercase, vocabulary_file)

@@ -38,6 +38,7 @@ class Checkpoint:
         task: one of `TASKS`.
         label_names: the name of each label id (classification tasks), or None.
         sequence_length: the preprocessor's length, where the layout records one.
+        head_dropout: the dropout before the task head (0.1 in the paper).
     """
 
     config: dict
@@ -47,6 +48,7 @@ class Checkpoint:
     task: str = "backbone"
     label_names: list | None = None
     sequence_length: int | None = None
+    head_dropout: float = 0.1
 
     def __post_init__(self):
         if self.task not in TASKS:

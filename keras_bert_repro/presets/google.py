@@ -4,6 +4,7 @@ import glob
 import json
 import os
 
+from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS
 from keras_bert_repro.presets.hf import hf_config_to_backbone
 from keras_bert_repro.presets.weight_names import BACKBONE_PREFIX, HEAD_PREFIX
 
@@ -63,3 +64,15 @@ def read_google_weights(path, prefixes=(BACKBONE_PREFIX,)):
 def read_google_head_weights(path):
     """`({google_name: ndarray}, checkpoint)` for the pre-training heads (`cls/*`)."""
     return read_google_weights(path, prefixes=(HEAD_PREFIX,))
+
+
+def read_google_task_head(path):
+    """`(task, {google_name: ndarray}, None, checkpoint)` for the fine-tuning head of a
+    checkpoint written by `run_classifier.py` (`output_weights`, `output_bias`) or
+    `run_squad.py` (`cls/squad/*`); task None without one."""
+    arrays, checkpoint = read_google_weights(path, prefixes=(*CLASSIFIER_WEIGHTS, "cls/squad/"))
+    if set(SQUAD_WEIGHTS) <= set(arrays):
+        return "question_answering", arrays, None, checkpoint
+    if set(CLASSIFIER_WEIGHTS) <= set(arrays):
+        return "sequence_classification", arrays, None, checkpoint
+    return None, {}, None, checkpoint

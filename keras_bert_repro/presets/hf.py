@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 
+from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS
+
 HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 # HF's names for BERT's activation; Google's "gelu" was the tanh form, HF's is exact.
 _HF_ACTIVATIONS = {
@@ -32,6 +34,25 @@ HF_HEAD_NAMES = {
     "cls.seq_relationship.bias": ("cls/seq_relationship/output_bias", False),
 }
 
+
+ARCHITECTURES = {
+    "backbone": "BertModel",
+    "pretraining": "BertForPreTraining",
+    "masked_lm": "BertForMaskedLM",
+    "sequence_classification": "BertForSequenceClassification",
+    "token_classification": "BertForTokenClassification",
+    "question_answering": "BertForQuestionAnswering",
+    "multiple_choice": "BertForMultipleChoice",
+}
+# The task heads' Google names -> HF names; HF's Linear weight is [out, in], as
+# Google's output_weights already are. The pre-training heads are HF_HEAD_NAMES
+# read the other way (the MLM decoder weight is tied to the word embeddings).
+HF_TASK_HEAD_NAMES = {
+    CLASSIFIER_WEIGHTS[0]: "classifier.weight",
+    CLASSIFIER_WEIGHTS[1]: "classifier.bias",
+    SQUAD_WEIGHTS[0]: "qa_outputs.weight",
+    SQUAD_WEIGHTS[1]: "qa_outputs.bias",
+}
 
 def is_hf_dir(path):
     config = os.path.join(path, "config.json")
@@ -155,3 +176,23 @@ def read_hf_head_weights(path):
             value = np.asarray(tensors[hf_name])
             arrays[name] = value.T if transpose else value
     return arrays, file
+
+
+def read_hf_task_head(path):
+    """`(task, {google_name: ndarray}, label_names, file)` for the fine-tuning head of
+    an HF `BertFor*` directory (`classifier.*`, `qa_outputs.*`); task None without one.
+    `label_names` from `id2label` when it names the labels (not HF's `LABEL_0`...)."""
+    with open(os.path.join(path, "config.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    task = {cls: name for name, cls in ARCHITECTURES.items()}.get(
+        (config.get("architectures") or [None])[0])
+    if task is None or task in ("backbone", "pretraining", "masked_lm"):
+        return None, {}, None, path
+    tensors, file = read_hf_tensors(path)
+    arrays = {google: np.asarray(tensors[hf]) for google, hf in HF_TASK_HEAD_NAMES.items()
+              if hf in tensors}
+    id2label = config.get("id2label") or {}
+    names = [id2label.get(str(i), id2label.get(i)) for i in range(len(id2label))]
+    default = [f"LABEL_{i}" for i in range(len(names))]
+    label_names = names if names and None not in names and names != default else None
+    return task, arrays, label_names, file

@@ -9,28 +9,11 @@ import os
 
 import numpy as np
 
-from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS
 from keras_bert_repro.presets.file_io import write_json, write_tokens
-from keras_bert_repro.presets.hf import HF_HEAD_NAMES, google_name_to_hf
+from keras_bert_repro.presets.hf import (
+    ARCHITECTURES, HF_HEAD_NAMES, HF_TASK_HEAD_NAMES, google_name_to_hf)
 
-ARCHITECTURES = {
-    "backbone": "BertModel",
-    "pretraining": "BertForPreTraining",
-    "masked_lm": "BertForMaskedLM",
-    "sequence_classification": "BertForSequenceClassification",
-    "token_classification": "BertForTokenClassification",
-    "question_answering": "BertForQuestionAnswering",
-    "multiple_choice": "BertForMultipleChoice",
-}
-# The task heads' Google names -> HF names; HF's Linear weight is [out, in], as
-# Google's output_weights already are. The pre-training heads are HF_HEAD_NAMES
-# read the other way (the MLM decoder weight is tied to the word embeddings).
-_TASK_HEAD_NAMES = {
-    CLASSIFIER_WEIGHTS[0]: "classifier.weight",
-    CLASSIFIER_WEIGHTS[1]: "classifier.bias",
-    SQUAD_WEIGHTS[0]: "qa_outputs.weight",
-    SQUAD_WEIGHTS[1]: "qa_outputs.bias",
-}
+MASKED_LM_TASKS = ("pretraining", "masked_lm")
 # HF builds these classes' encoder without the pooler (add_pooling_layer=False).
 _NO_POOLER = ("masked_lm", "token_classification", "question_answering")
 _HF_ACTIVATION = {"gelu": "gelu", "gelu_approximate": "gelu_new"}
@@ -86,13 +69,19 @@ def hf_tensors(checkpoint):
                 hf_name = hf_name[len("bert."):]
         elif name in heads:
             hf_name, transpose = heads[name]
-        elif name in _TASK_HEAD_NAMES:
-            hf_name, transpose = _TASK_HEAD_NAMES[name], False
+        elif name in HF_TASK_HEAD_NAMES:
+            hf_name, transpose = HF_TASK_HEAD_NAMES[name], False
         else:
             raise ValueError(f"No HF name for weight {name!r}.")
         value = np.asarray(value, dtype=np.float32)
         tensors[hf_name] = np.ascontiguousarray(value.T if transpose else value)
     return tensors
+
+
+def special_tokens(checkpoint):
+    """HF's special-token map, with only the tokens the vocabulary has."""
+    return {key: token for key, token in SPECIAL_TOKENS.items()
+            if token in checkpoint.vocabulary}
 
 
 def tokenizer_config(checkpoint):
@@ -102,13 +91,14 @@ def tokenizer_config(checkpoint):
     transformers 5's `BertTokenizer` rebuilds its WordPiece from `vocab.txt` and
     turns words over 100 characters into `[UNK]` (Google's limit, and ours, is 200).
     `split_special_tokens`: a literal "[CLS]" in the text is text, as in Google's
-    tokenizer and ours, not the special token."""
+    tokenizer and ours, not the special token; masked-LM models keep HF's default
+    (a literal "[MASK]" is the mask token), which `pipeline("fill-mask")` needs."""
     return {"tokenizer_class": "PreTrainedTokenizerFast", "do_lower_case": checkpoint.lowercase,
             "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
             "tokenize_chinese_chars": True, "strip_accents": None,
             "model_max_length": checkpoint.config["max_sequence_length"],
-            "split_special_tokens": True, "clean_up_tokenization_spaces": False,
-            **SPECIAL_TOKENS}
+            "split_special_tokens": checkpoint.task not in MASKED_LM_TASKS,
+            "clean_up_tokenization_spaces": False, **special_tokens(checkpoint)}
 
 
 def fast_tokenizer(checkpoint):
@@ -124,7 +114,7 @@ def fast_tokenizer(checkpoint):
         "version": "1.0", "truncation": None, "padding": None,
         "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False,
                           "rstrip": False, "normalized": False, "special": True}
-                         for t in SPECIAL_TOKENS.values() if t in vocab],
+                         for t in special_tokens(checkpoint).values()],
         "normalizer": {"type": "BertNormalizer", "clean_text": True,
                        "handle_chinese_chars": True, "strip_accents": None,
                        "lowercase": checkpoint.lowercase},
@@ -159,6 +149,6 @@ def write_hf(directory, checkpoint):
               metadata={"format": "pt"})
     write_json(os.path.join(directory, "config.json"), hf_config(checkpoint))
     write_json(os.path.join(directory, "tokenizer_config.json"), tokenizer_config(checkpoint))
-    write_json(os.path.join(directory, "special_tokens_map.json"), SPECIAL_TOKENS)
+    write_json(os.path.join(directory, "special_tokens_map.json"), special_tokens(checkpoint))
     write_json(os.path.join(directory, "tokenizer.json"), fast_tokenizer(checkpoint))
     write_tokens(os.path.join(directory, "vocab.txt"), checkpoint.vocabulary)

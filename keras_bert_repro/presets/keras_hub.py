@@ -5,9 +5,12 @@ groups after each layer's class, numbered in build order: `transformer_encoder`,
 `transformer_encoder_1`, ...; attention kernels are `[hidden, heads, head_dim]`.
 """
 
+import json
 import os
 
 import h5py
+
+from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS
 
 from keras_bert_repro.presets.keras_config import read_keras_config, registered_name
 
@@ -104,3 +107,21 @@ def read_keras_hub_weights(path):
                 raise ValueError(f"{file}: no weight {key!r}; is this a BERT backbone preset?")
             arrays[name] = to_google_shape(h5[key][()], kind)
     return arrays, file
+
+
+TASK_FILE, TASK_WEIGHTS_FILE = "task.json", "task.weights.h5"
+
+
+def read_keras_hub_task_head(path):
+    """`(task, {google_name: ndarray}, None, file)` for a keras-hub `BertTextClassifier`
+    preset's head (its "logits" Dense, `[hidden, classes]`); task None without one."""
+    task_file, file = os.path.join(path, TASK_FILE), os.path.join(path, TASK_WEIGHTS_FILE)
+    if not (os.path.isfile(task_file) and os.path.isfile(file)):
+        return None, {}, None, path
+    with open(task_file, encoding="utf-8") as f:
+        if json.load(f).get("registered_name") != "keras_hub>BertTextClassifier":
+            return None, {}, None, path
+    with h5py.File(file, "r") as h5:
+        kernel, bias = (h5[f"layers/dense/vars/{i}"][()] for i in (0, 1))
+    return ("sequence_classification",
+            {CLASSIFIER_WEIGHTS[0]: kernel.T, CLASSIFIER_WEIGHTS[1]: bias}, None, file)

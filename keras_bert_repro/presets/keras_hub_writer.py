@@ -34,6 +34,7 @@ def _serialized(module, class_name, config):
 
 def backbone_json(checkpoint):
     config = checkpoint.config
+    # keras-hub has one rate for both; dropout does not change what a model computes.
     keys = ("vocabulary_size", "num_layers", "num_heads", "hidden_dim", "intermediate_dim",
             "dropout", "max_sequence_length", "num_segments")
     return _serialized("bert_backbone", "BertBackbone", {
@@ -57,14 +58,17 @@ def preprocessor_json(checkpoint):
     return _serialized("bert_text_classifier_preprocessor", "BertTextClassifierPreprocessor", {
         "name": "bert_text_classifier_preprocessor", "trainable": True, "dtype": _float32(),
         "tokenizer": tokenizer_json(checkpoint), "config_file": "preprocessor.json",
-        "sequence_length": checkpoint.sequence_length or 512, "truncate": "round_robin"})
+        # keras-hub pads every input to this length: never past the position table.
+        "sequence_length": min(checkpoint.sequence_length or 512,
+                               checkpoint.config["max_sequence_length"]),
+        "truncate": "round_robin"})
 
 
 def task_json(checkpoint):
     return _serialized("bert_text_classifier", "BertTextClassifier", {
         "backbone": backbone_json(checkpoint), "preprocessor": preprocessor_json(checkpoint),
         "name": "bert_text_classifier", "num_classes": checkpoint.num_labels,
-        "activation": "linear", "dropout": checkpoint.config["dropout"]})
+        "activation": "linear", "dropout": checkpoint.head_dropout})
 
 
 def write_keras_hub(directory, checkpoint):

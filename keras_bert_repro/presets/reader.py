@@ -96,3 +96,26 @@ def read_head_weights(path, fmt=None):
     if fmt == "hf":
         return hf.read_hf_head_weights(path)
     return {}, path
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskHead:
+    """A fine-tuning head a preset holds: `task` (one of `checkpoint.TASKS`, None when
+    the preset has none), its `arrays` under Google's names (`output_weights`
+    `[labels, hidden]`, `output_bias`, or `cls/squad/*`), the `label_names` the
+    layout records (HF's `id2label`), and the `source` file."""
+
+    task: str | None
+    arrays: dict
+    label_names: list | None
+    source: str
+
+
+def read_task_head(path, fmt=None):
+    """The `TaskHead` of the preset directory `path`: HF `BertFor*` classes, keras-hub
+    `BertTextClassifier` presets and Google `run_classifier.py` / `run_squad.py`
+    checkpoints have one; other presets give `TaskHead(None, {}, None, path)`."""
+    fmt = fmt or detect_format(path)
+    reader = {"hf": hf.read_hf_task_head, "keras_hub": keras_hub.read_keras_hub_task_head,
+              "google": google.read_google_task_head}.get(fmt)
+    return TaskHead(*reader(path)) if reader else TaskHead(None, {}, None, path)

@@ -2,7 +2,7 @@
 
 `write_checkpoint` checks first that the layout can hold the model (its task, its
 GELU, its attention) and refuses in one line naming what it cannot hold; it then
-writes into a hidden folder beside the target and renames it into place, so a
+writes into a hidden folder and moves the files into place once complete, so a
 crash or a refusal never leaves a half-written checkpoint.
 
 Example:
@@ -50,10 +50,14 @@ def check_writable(checkpoint, format, allow_gelu_change=False):
             f"The {format} layout computes GELU's tanh approximation and this model uses "
             f"{config['activation']!r}: outputs would move (about 1e-3). Build the model with "
             "activation='gelu_approximate', or pass allow_gelu_change=True.")
-    if format == "keras_hub" and config["attention_dropout"] != config["dropout"]:
+    if format == "keras_hub" and checkpoint.task == "sequence_classification" \
+            and checkpoint.num_labels == 1:
         raise UnsupportedCheckpoint(
-            f"keras-hub has one dropout rate; this model has dropout={config['dropout']} and "
-            f"attention_dropout={config['attention_dropout']}.")
+            "keras-hub's BertTextClassifier has no regression head (its compile() uses "
+            "cross-entropy); save the backbone alone or use format='hf'.")
+    if format == "keras_hub" and "[MASK]" not in checkpoint.vocabulary:
+        raise UnsupportedCheckpoint("keras-hub's BertTokenizer needs a [MASK] token, which "
+                                    "this vocabulary lacks.")
     if format == "google" and checkpoint.lowercase != infer_lowercase(checkpoint.vocabulary):
         raise UnsupportedCheckpoint(
             "Google's layout has no casing field (its users pass --do_lower_case, and this "
@@ -66,40 +70,80 @@ def write_checkpoint(path, checkpoint, format, overwrite=False, allow_gelu_chang
     or `"google"`); returns `path`.
 
     `path` must not exist or be an empty directory, unless `overwrite=True`
-    (the old directory is then replaced only once the new one is complete).
+    (the old contents are then replaced only once the new ones are complete).
+    An existing directory (a mount point, a symlink's target) is kept and filled:
+    the checkpoint is staged in a hidden folder inside it.
     """
     check_writable(checkpoint, format, allow_gelu_change)
-    path = os.path.abspath(os.fspath(path))
-    if os.path.isfile(path):
+    path = os.path.realpath(os.fspath(path))
+    if os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} is a file; give a directory for the checkpoint.")
-    if os.path.isdir(path) and os.listdir(path) and not overwrite:
+    exists = os.path.isdir(path)
+    if exists and _contents(path) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty; give a new directory or "
                               "pass overwrite=True.")
-    parent = os.path.dirname(path)
-    os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.partial-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private (0700)
+    if exists:
+        staging = _private_dir(STAGING_PREFIX, path)
+    else:
+        parent, name = os.path.split(path)
+        os.makedirs(parent, exist_ok=True)
+        staging = _private_dir(f".{name}{STAGING_PREFIX}", parent)
     try:
         WRITERS[format][0](staging, checkpoint)
-        _move_into_place(staging, path)
+        if exists:
+            _replace_contents(path, staging)
+        else:
+            os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
 
 
-def _move_into_place(staging, path):
-    """Renames `staging` to `path`; an old `path` is moved aside first and deleted last."""
-    old = None
-    if os.path.isdir(path):
-        if os.listdir(path):
-            old = tempfile.mkdtemp(prefix=f".{os.path.basename(path)}.old-",
-                                   dir=os.path.dirname(path))
-            os.rename(path, os.path.join(old, "previous"))
-        else:
-            os.rmdir(path)
-    os.rename(staging, path)
-    if old is not None:
+STAGING_PREFIX = ".partial-"
+OLD_PREFIX = ".old-"
+
+
+def _contents(path):
+    """The entries of `path`, leaving out what a killed earlier write left behind."""
+    return [n for n in os.listdir(path) if not n.startswith((STAGING_PREFIX, OLD_PREFIX))]
+
+
+def _private_dir(prefix, parent):
+    """A new folder in `parent` with the permissions a plain `mkdir` would give."""
+    folder = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(folder, 0o777 & ~umask)  # mkdtemp's folder is private (0700)
+    return folder
+
+
+def _replace_contents(path, staging):
+    """Moves what `path` holds aside, the staged files in, then deletes the old ones;
+    on a failure, puts the old contents back."""
+    old = tempfile.mkdtemp(prefix=OLD_PREFIX, dir=path)
+    keep = {os.path.basename(staging), os.path.basename(old)}
+    placed = []
+    try:
+        for name in os.listdir(path):
+            if name not in keep:
+                os.rename(os.path.join(path, name), os.path.join(old, name))
+        for name in os.listdir(staging):
+            os.rename(os.path.join(staging, name), os.path.join(path, name))
+            placed.append(name)
+    except BaseException:
+        for name in placed:
+            _remove(os.path.join(path, name))
+        for name in os.listdir(old):
+            os.rename(os.path.join(old, name), os.path.join(path, name))
         shutil.rmtree(old, ignore_errors=True)
+        raise
+    os.rmdir(staging)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _remove(path):
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        os.remove(path)
