@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.example_checks import check_class_ids, check_targets
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertPreprocessor
 
@@ -12,6 +13,14 @@ def classification_loss(num_classes):
     if num_classes == 1:
         return keras.losses.MeanSquaredError()
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def check_classification_labels(y, count, num_classes):
+    """Class ids in [0, num_classes), or finite targets when `num_classes == 1`."""
+    if num_classes == 1:
+        check_targets(y, count)
+    else:
+        check_class_ids(y, count, num_classes)
 
 
 def classification_metrics(num_classes):
@@ -68,6 +77,9 @@ class BertClassifier(BertTask):
         self.num_classes = int(num_classes)
         self.dropout = float(dropout)
         self.compile()
+
+    def _check_labels(self, y, count):
+        check_classification_labels(y, count, self.num_classes)
 
     def default_loss(self):
         return classification_loss(self.num_classes)

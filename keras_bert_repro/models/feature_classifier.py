@@ -4,7 +4,8 @@ hidden layers feed a small trained head."""
 import keras
 
 from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.classifier import classification_loss, classification_metrics
+from keras_bert_repro.models.classifier import (
+    check_classification_labels, classification_loss, classification_metrics)
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertPreprocessor
@@ -118,6 +119,9 @@ class BertFeatureClassifier(BertTask):
         if optimizer == "auto":
             optimizer = bert_adamw(DEFAULT_HEAD_LEARNING_RATE)
         super().compile(optimizer=optimizer, **kwargs)
+
+    def _check_labels(self, y, count):
+        check_classification_labels(y, count, self.num_classes)
 
     def default_loss(self):
         return classification_loss(self.num_classes)

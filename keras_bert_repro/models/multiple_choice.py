@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.backbone import INPUT_NAMES
+from keras_bert_repro.models.example_checks import check_class_ids, check_texts
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertMultipleChoicePreprocessor
 
@@ -104,6 +105,20 @@ class BertMultipleChoice(BertTask):
         if shape is not None and (len(shape) != 2 or shape[1] != n):
             raise ValueError(f"endings must be [batch, num_choices={n}] strings, got shape "
                              f"{tuple(shape)}.")
+
+    def _count_examples(self, x):
+        if not isinstance(x, tuple) or len(x) != 2:
+            raise TypeError("BertMultipleChoice takes (contexts, endings): a list of texts and "
+                            f"a list of num_choices={self.num_choices} endings per text.")
+        count = check_texts(x[0], "x[0] (contexts)")
+        if len(x[1]) != count:
+            raise ValueError(f"{count} contexts but {len(x[1])} rows of endings.")
+        for i, row in enumerate(x[1]):
+            check_texts(list(row), f"x[1][{i}] (endings)")
+        return count
+
+    def _check_labels(self, y, count):
+        check_class_ids(y, count, self.num_choices)
 
     def default_loss(self):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)

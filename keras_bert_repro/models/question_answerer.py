@@ -1,5 +1,7 @@
 """BertQuestionAnswerer: span question answering (SQuAD v1.1 and v2.0)."""
 
+import numbers
+
 import keras
 
 from keras_bert_repro import presets
@@ -80,10 +82,28 @@ class BertQuestionAnswerer(BertTask):
                              "it with from_preset / a BertSquadPreprocessor to use raw text.")
         return self.preprocessor(x, answers=answers)
 
+    def _check_labels(self, y, count):
+        """One answer per question: `None` (no answer) or `{"text", "answer_start"}`
+        with a character offset inside its context."""
+        if len(y) != count:
+            raise ValueError(f"{count} questions but {len(y)} answers in y.")
+        for i, answer in enumerate(y):
+            if answer is None:
+                continue
+            if not isinstance(answer, dict) or not isinstance(answer.get("text"), str) \
+                    or "answer_start" not in answer:
+                raise TypeError(f"y[{i}] is {answer!r}; an answer is None or "
+                                '{"text": str, "answer_start": int}.')
+            start = answer["answer_start"]
+            if not isinstance(start, numbers.Integral) or isinstance(start, bool) or start < 0:
+                raise ValueError(f"y[{i}]['answer_start'] is {start!r}; it is a character "
+                                 "offset into the context (an int, 0 or more).")
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, **kwargs):
         """`x=(questions, contexts)` with `y` answers (`{"text", "answer_start"}`
         or `None` for no answer), or backbone inputs with `[n, 2]` positions."""
         if self._wants_text(x):
+            self._check_examples(x, y)
             features = self.features(x, y)
             x, y, batch_size = features.inputs, features.positions, batch_size or 32
         if validation_data is not None and self._wants_text(validation_data[0]):
@@ -94,6 +114,7 @@ class BertQuestionAnswerer(BertTask):
 
     def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
         if self._wants_text(x):
+            self._check_examples(x, y, call="evaluate")
             features = self.features(x, y)
             x, y, batch_size = features.inputs, features.positions, batch_size or 64
         return super().evaluate(x=x, y=y, batch_size=batch_size, **kwargs)
@@ -104,6 +125,7 @@ class BertQuestionAnswerer(BertTask):
         backbone inputs -> `[windows, 2, seq]` logits."""
         if not self._wants_text(x):
             return super().predict(x, batch_size=batch_size, **kwargs)
+        self._check_examples(x, call="predict")
         features = self.features(x)
         logits = super().predict(features.inputs, batch_size=batch_size or 64, **kwargs)
         answers = best_answers(

@@ -13,6 +13,7 @@ from keras_bert_repro import presets
 from keras_bert_repro.data import length_grouped_dataset
 from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
+from keras_bert_repro.models.example_checks import check_sample_weight, check_texts
 from keras_bert_repro.models.weight_assignment import dense_head_arrays
 from keras_bert_repro.training import WarmupLinearDecay, bert_adamw
 
@@ -27,7 +28,9 @@ warnings.filterwarnings("ignore", message=r"Gradients do not exist for variables
 def is_text(x):
     """True for strings, sequences of strings, string tensors, or tuples of them (pairs)."""
     if isinstance(x, tuple) and x:
-        return all(is_text(part) for part in x)
+        # A pair with text on one side is text, so a bad row on the other gets named.
+        return any(is_text(part) for part in x) and all(
+            is_text(part) or isinstance(part, list) for part in x)
     if isinstance(x, (str, bytes)):
         return True
     if isinstance(x, (tf.Tensor, tf.RaggedTensor)):
@@ -35,8 +38,17 @@ def is_text(x):
     if isinstance(x, np.ndarray):
         return x.dtype.kind in "USO"
     if isinstance(x, list) and x:
-        return isinstance(x[0], (str, bytes))
+        # Any string makes it text, so that a None or NaN row gets a clear error.
+        return any(isinstance(v, (str, bytes)) for v in x)
     return False
+
+
+def _refuse_empty(x, call):
+    """An empty list (or pair of them) of examples: one clear error, not Keras'."""
+    parts = x if isinstance(x, tuple) else (x,)
+    if isinstance(x, (list, tuple)) and all(isinstance(p, (list, tuple)) and not p
+                                            for p in parts):
+        raise ValueError(f"{call} got no examples.")
 
 
 def _dataset_is_text(dataset, whole=False):
@@ -145,6 +157,25 @@ class BertTask(keras.Model):
     def _count(x):
         return len(x[0]) if isinstance(x, tuple) else len(x)
 
+    # === Checks before any step ===
+    def _check_examples(self, x, y=None, sample_weight=None, call="fit"):
+        """Checks in-memory texts, labels and weights (`example_checks`); raises naming
+        the argument and its first bad row before anything runs. Datasets pass as is."""
+        if isinstance(x, tf.data.Dataset):
+            return
+        count = self._count_examples(x)
+        if count == 0:
+            raise ValueError(f"{call} got no examples.")
+        if y is not None:
+            self._check_labels(y, count)
+        check_sample_weight(sample_weight, count)
+
+    def _count_examples(self, x):
+        return check_texts(x)
+
+    def _check_labels(self, y, count):
+        """Labels of `count` examples; each task checks its own kind."""
+
     def _wants_text(self, x):
         text = is_text(x) or (isinstance(x, tf.data.Dataset) and _dataset_is_text(x))
         if text and self.preprocessor is None:
@@ -193,7 +224,10 @@ class BertTask(keras.Model):
         Example:
         >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
         """
+        _refuse_empty(x, "fit")
         if self._wants_text(x):
+            if not isinstance(x, tf.data.Dataset):
+                self._check_examples(x, y, sample_weight)
             # The dataset knows its batch count, which sizes the schedule.
             x = self._text_dataset(x, y, sample_weight, batch_size or 32, shuffle, seed,
                                    group_by_length)
@@ -234,7 +268,10 @@ class BertTask(keras.Model):
         self.train_function = None  # re-trace: the schedule's constants changed
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        _refuse_empty(x, "predict")
         if self._wants_text(x):
+            if not isinstance(x, tf.data.Dataset):
+                self._count_examples(x)
             if not isinstance(x, tf.data.Dataset) and not kwargs:
                 return self._predict_text(x, batch_size or 64, verbose)
             x, batch_size = self._text_dataset(x, batch_size=batch_size or 64), None
@@ -258,7 +295,10 @@ class BertTask(keras.Model):
         return tf.nest.map_structure(lambda *parts: np.concatenate(parts), *outputs)
 
     def evaluate(self, x=None, y=None, batch_size=None, sample_weight=None, **kwargs):
+        _refuse_empty(x, "evaluate")
         if self._wants_text(x):
+            if not isinstance(x, tf.data.Dataset):
+                self._check_examples(x, y, sample_weight, call="evaluate")
             x = self._text_dataset(x, y, sample_weight, batch_size=batch_size or 64)
             y = sample_weight = batch_size = None
         return super().evaluate(x=x, y=y, batch_size=batch_size, sample_weight=sample_weight,

@@ -1,12 +1,14 @@
 """BertTokenClassifier: a label per word (NER), predicted at each word's first WordPiece."""
 
 import math
+import numbers
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.example_checks import check_texts
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
 
@@ -143,6 +145,29 @@ class BertTokenClassifier(BertTask):
                              "build it with from_preset / a preprocessor to use words.")
         return words
 
+    def _check_examples(self, x, y=None, sample_weight=None, call="fit"):
+        """Sentences of words, each a list of strings, and (with `y`) one integer label
+        per word below `num_classes` (negative: ignored). Ragged tensors pass as is."""
+        if isinstance(x, (tf.RaggedTensor, tf.Tensor)):
+            return
+        if not len(x):
+            raise ValueError(f"{call} got no examples.")
+        for i, sentence in enumerate(x):
+            check_texts(list(sentence), f"x[{i}] (words)")
+        if y is None or isinstance(y, (tf.RaggedTensor, tf.Tensor)):
+            return
+        if len(y) != len(x):
+            raise ValueError(f"{len(x)} sentences but {len(y)} rows of labels in y.")
+        for i, (sentence, labels) in enumerate(zip(x, y)):
+            labels = list(labels)
+            if len(labels) != len(sentence):
+                raise ValueError(f"y[{i}] has {len(labels)} labels for {len(sentence)} words.")
+            for j, label in enumerate(labels):
+                if not isinstance(label, numbers.Integral) or isinstance(label, bool) \
+                        or label >= self.num_classes:
+                    raise ValueError(f"y[{i}][{j}] is {label!r}; word labels are integer ids "
+                                     f"below num_classes={self.num_classes} (negative: ignored).")
+
     @staticmethod
     def _count(x):
         return int(x.nrows()) if isinstance(x, tf.RaggedTensor) else len(x)
@@ -191,6 +216,8 @@ class BertTokenClassifier(BertTask):
             return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
         if kwargs:
             raise TypeError(f"predict on words takes no {', '.join(sorted(kwargs))}.")
+        if not isinstance(x, tf.data.Dataset):
+            self._check_examples(x, call="predict")
         preprocess = self.preprocessor
         if isinstance(x, tf.data.Dataset):
             @tf.autograph.experimental.do_not_convert
