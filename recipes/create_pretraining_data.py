@@ -19,7 +19,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 import common_flags  # noqa: E402
 
@@ -32,12 +32,15 @@ common_flags.define_pretraining_input_flags(
 common_flags.define_output_flags(None, "Where the shards go (local or gs://).")
 flags.DEFINE_bool("lowercase", None, "Lower-case and strip accents (uncased models); "
                   "default: from the preset, else inferred from the vocabulary.")
-flags.DEFINE_float("short_seq_prob", 0.1, "How often a document aims at a shorter length.")
-flags.DEFINE_integer("dupe_factor", 10, "Passes over the documents, each with other pairs.")
+flags.DEFINE_float("short_seq_prob", 0.1, "How often a document aims at a shorter length.",
+                  lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("dupe_factor", 10, "Passes over the documents, each with other pairs.",
+                     lower_bound=1)
 common_flags.define_seed_flag(12345, "Random seed.")
-flags.DEFINE_integer("num_workers", None, "Worker processes (default: one per CPU).")
+flags.DEFINE_integer("num_workers", None, "Worker processes (default: one per CPU).",
+                     lower_bound=1)
 flags.DEFINE_integer("files_per_shard", 1, "Input files per output shard; random next "
-                     "sentences come from the documents of the same shard.")
+                     "sentences come from the documents of the same shard.", lower_bound=1)
 flags.DEFINE_enum("format", "auto", ["auto", "lines", "wikiextractor"], "Input format.")
 flags.mark_flags_as_required(["input_pattern", "output_dir"])
 flags.adopt_module_key_flags(common_flags)
@@ -68,4 +71,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -19,7 +19,9 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
+
+import common_flags  # noqa: E402
 
 TASKS = {"classifier": ("BertClassifier", "BertFeatureClassifier"),
          "token_classifier": ("BertTokenClassifier",),
@@ -71,4 +73,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -29,7 +29,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 import common_flags  # noqa: E402
 
@@ -39,6 +39,17 @@ common_flags.define_data_dir_flag("glue", "GLUE data folder, or 'tfds' for TFDS'
 common_flags.define_preset_flag()
 flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "
                   "default 3e-5, or 1e-3 with --feature_based.")
+
+
+def _positive_rates(rates):
+    try:
+        return rates is None or all(float(rate) > 0 for rate in rates)
+    except ValueError:
+        return False
+
+
+flags.register_validator("learning_rates", _positive_rates,
+                         message="learning rates are positive numbers, e.g. 5e-5,3e-5")
 common_flags.define_finetuning_flags(epochs_help="Epochs per run (the paper: 2-4).",
                                      sequence_length=128, sequence_length_help="Max packed length.")
 flags.DEFINE_integer("restarts", 1, lower_bound=1,
@@ -55,7 +66,7 @@ flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
 flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
                   "With --feature_based: the mean over tokens, or the [CLS] features.")
 flags.DEFINE_integer("lm_adaptation_steps", 0, "Steps of masked-LM pre-training on domain text "
-                     "before fine-tuning (0: none).")
+                     "before fine-tuning (0: none).", lower_bound=0)
 flags.DEFINE_string("lm_adaptation_text", None, "With --lm_adaptation_steps: a glob of text "
                     "files, one text per line (default: the task's training texts).")
 flags.adopt_module_key_flags(common_flags)
@@ -189,4 +200,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -18,7 +18,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 import common_flags  # noqa: E402
 
@@ -129,4 +129,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -21,7 +21,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags  # noqa: E402
+from absl import flags  # noqa: E402
 
 import common_flags  # noqa: E402
 
@@ -31,7 +31,8 @@ flags.DEFINE_string("squad_file", common_flags.shared_data("squad", "dev-v1.1.js
                     "SQuAD json to train on (and evaluate on, split by article, "
                     "when --eval_file is not given).")
 flags.DEFINE_string("eval_file", None, "SQuAD json to evaluate on (e.g. the official dev set).")
-flags.DEFINE_float("train_fraction", 0.8, "Share of --squad_file's articles to train on.")
+flags.DEFINE_float("train_fraction", 0.8, "Share of --squad_file's articles to train on.",
+                  lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0: questions may have no answer.")
 flags.DEFINE_float("null_score_diff_threshold", 0.0, "v2.0: predict no answer when the null "
                    "score beats the best span's by more than this.")
@@ -43,8 +44,10 @@ common_flags.define_finetuning_flags(
     max_train_examples_help="Train on the first N training questions only.",
     max_eval_examples_help="Evaluate on the first N questions only.",
     seed_help="Random seed (article split, head initialisation, dropout).")
-flags.DEFINE_integer("doc_stride", 128, "Tokens between the starts of context windows.")
-flags.DEFINE_integer("max_query_length", 64, "Questions are cut to this many tokens.")
+flags.DEFINE_integer("doc_stride", 128, "Tokens between the starts of context windows.",
+                     lower_bound=1)
+flags.DEFINE_integer("max_query_length", 64, "Questions are cut to this many tokens.",
+                     lower_bound=1)
 common_flags.define_output_flags(None, "Default: runs/squad/v1.1 (or v2.0).",
                                  save_model_help=common_flags.SAVE_MODEL_HELP)
 flags.adopt_module_key_flags(common_flags)
@@ -129,4 +132,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -24,7 +24,7 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 import common_flags  # noqa: E402
 
@@ -44,23 +44,33 @@ flags.DEFINE_enum("model_size", "base", ["tiny", "mini", "small", "medium", "bas
                   "Architecture when training from scratch (Tiny L2/H128 ... Large L24/H1024).")
 flags.DEFINE_enum("objective", "mlm_nsp", ["mlm_nsp", "mlm", "ltr"],
                   "mlm_nsp: the paper; mlm: No NSP ablation; ltr: left-to-right LM, no NSP.")
-flags.DEFINE_integer("global_batch_size", 256, "Sequences per step, over all replicas.")
-flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence (phase 1).")
-flags.DEFINE_float("mask_selection_rate", 0.15, "Share of tokens chosen for prediction.")
+flags.DEFINE_integer("global_batch_size", 256, "Sequences per step, over all replicas.",
+                     lower_bound=1)
+flags.DEFINE_integer("max_predictions_per_seq", 20, "Masked positions per sequence (phase 1).",
+                     lower_bound=1)
+flags.DEFINE_float("mask_selection_rate", 0.15, "Share of tokens chosen for prediction.",
+                   lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_bool("whole_word_masking", False, "Mask all pieces of a word together.")
-flags.DEFINE_integer("num_train_steps", 1_000_000, "Optimizer steps in all.")
-flags.DEFINE_integer("warmup_steps", 10_000, "Linear warm-up steps (capped at 10% of the run).")
+flags.DEFINE_integer("num_train_steps", 1_000_000, "Optimizer steps in all.", lower_bound=1)
+flags.DEFINE_integer("warmup_steps", 10_000, "Linear warm-up steps (capped at 10% of the run).",
+                     lower_bound=0)
 common_flags.define_learning_rate_flag(1e-4, "Peak learning rate.")
 flags.DEFINE_enum("optimizer", "adamw", ["adamw", "lamb"], "LAMB for very large batches.")
-flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches per optimizer update.")
-flags.DEFINE_float("phase2_fraction", 0.0, "Share of steps at --phase2_seq_length (paper: 0.1).")
-flags.DEFINE_integer("phase2_seq_length", 512, "Phase-2 sequence length.")
-flags.DEFINE_integer("phase2_max_predictions_per_seq", 80, "Masked positions per sequence (phase 2).")
+flags.DEFINE_integer("gradient_accumulation_steps", 1, "Micro-batches per optimizer update.",
+                     lower_bound=1)
+flags.DEFINE_float("phase2_fraction", 0.0, "Share of steps at --phase2_seq_length (paper: 0.1).",
+                   lower_bound=0.0, upper_bound=1.0)
+flags.DEFINE_integer("phase2_seq_length", 512, "Phase-2 sequence length.",
+                     lower_bound=common_flags.MIN_LENGTH)
+flags.DEFINE_integer("phase2_max_predictions_per_seq", 80,
+                     "Masked positions per sequence (phase 2).", lower_bound=1)
 flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute, float32 weights and losses.")
-flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 100s).")
+flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 100s).",
+                     lower_bound=1)
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA.")
-flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.")
-flags.DEFINE_integer("checkpoint_every", 1000, "Steps between checkpoints (and log lines).")
+flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.", lower_bound=0.0, upper_bound=0.99)
+flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints (and log lines); "
+                     "default 1000, or every step count below that.", lower_bound=1)
 flags.DEFINE_enum("export_format", "own", ["own", "hf", "keras_hub", "google"],
                   "Also write the trained model as this layout's checkpoint in "
                   "<output_dir>/preset_<format>: HF BertForPreTraining/BertForMaskedLM, "
@@ -171,6 +181,8 @@ def _check_flags():
             for pattern in (getattr(FLAGS, flag) or "").split(",") if getattr(FLAGS, flag) else []:
                 if not tf.io.gfile.glob(pattern):
                     raise UsageError(f"--{flag} {pattern!r} matches no file")
+    if FLAGS.checkpoint_every is None:
+        FLAGS.checkpoint_every = min(1000, FLAGS.num_train_steps)
     if FLAGS.num_train_steps % FLAGS.checkpoint_every:
         raise UsageError(f"--num_train_steps ({FLAGS.num_train_steps}) must be a multiple of "
                          f"--checkpoint_every ({FLAGS.checkpoint_every})")
@@ -233,6 +245,12 @@ def run():
         model = kbr.BertPretrainer(backbone, objective=FLAGS.objective)
         model.compile(optimizer=distribution.prepare_optimizer(_optimizer()),
                       steps_per_execution=FLAGS.steps_per_execution, jit_compile=jit)
+        lengths = [FLAGS.max_seq_length] + ([FLAGS.phase2_seq_length]
+                                            if FLAGS.phase2_fraction else [])
+        if max(lengths) > backbone.max_sequence_length:
+            raise UsageError(f"sequence length {max(lengths)} exceeds the model's position "
+                             f"table ({backbone.max_sequence_length}); lower --max_seq_length"
+                             + (" or --phase2_seq_length" if FLAGS.phase2_fraction else ""))
         step = checkpoint.restore(model)
     try:
         kbr.models.check_savable(model, FLAGS.export_format, vocabulary=vocab_file)
@@ -295,4 +313,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

@@ -19,17 +19,20 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from absl import app, flags, logging  # noqa: E402
+from absl import flags, logging  # noqa: E402
 
 import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 common_flags.define_preset_flag()
-flags.DEFINE_integer("sequence_length", 128, "Packed sequence length.")
+flags.DEFINE_integer("sequence_length", 128, "Packed sequence length.",
+                     lower_bound=common_flags.MIN_LENGTH)
 common_flags.define_data_dir_flag(None, "The shared data folder (for the Wikipedia sample).")
 common_flags.define_output_flags("runs/quickstart", "Where the demo writes its files.")
-flags.DEFINE_integer("finetune_examples", 2048, "SST-2 training sentences for the demo's fine-tuning.")
-flags.DEFINE_integer("pretrain_steps", 800, "Steps of the demo's tiny pre-training from scratch.")
+flags.DEFINE_integer("finetune_examples", 2048,
+                     "SST-2 training sentences for the demo's fine-tuning.", lower_bound=1)
+flags.DEFINE_integer("pretrain_steps", 800, "Steps of the demo's tiny pre-training from scratch.",
+                     lower_bound=1)
 flags.adopt_module_key_flags(common_flags)
 
 SENTENCES = [
@@ -279,4 +282,4 @@ def main(_):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    common_flags.run(main)

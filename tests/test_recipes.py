@@ -91,3 +91,49 @@ def test_swag_recipe_on_swag_csv_layout(tmp_path):
     results = json.load(open(tmp_path / "out" / "results.json"))
     assert (results["train_examples"], results["dev_examples"]) == (8, 4)
     assert results["accuracy"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+BAD_FLAGS = [
+    ("pretrain_tpu", "--num_train_steps=0", "--num_train_steps=0: 0 is not a positive integer"),
+    ("pretrain_tpu", "--num_train_steps=-50", "--num_train_steps=-50"),
+    ("pretrain_tpu", "--learning_rate=-1", "the learning rate must be positive"),
+    ("pretrain_tpu", "--global_batch_size=0", "--global_batch_size=0"),
+    ("pretrain_tpu", "--mask_selection_rate=1.5", "--mask_selection_rate=1.5"),
+    ("pretrain_tpu", "--max_seq_length=3", "--max_seq_length=3"),
+    ("finetune_glue", "--epochs=-1", "--epochs=-1"),
+    ("finetune_glue", "--learning_rates=3e-5,-1", "learning rates are positive numbers"),
+    ("finetune_glue", "--batch_size=0", "--batch_size=0"),
+    ("finetune_ner", "--learning_rate=0", "the learning rate must be positive"),
+    ("finetune_squad", "--train_fraction=2", "--train_fraction=2"),
+    ("finetune_swag", "--sequence_length=0", "--sequence_length=0"),
+    ("create_pretraining_data", "--dupe_factor=0", "--dupe_factor=0"),
+    ("quickstart", "--pretrain_steps=-1", "--pretrain_steps=-1"),
+]
+
+
+@pytest.mark.parametrize("recipe,flag,message", BAD_FLAGS)
+def test_a_bad_number_stops_the_recipe_before_any_work_in_one_line(recipe, flag, message,
+                                                                     tmp_path):
+    done = start_recipe(recipe, "tensorflow", flag, f"--output_dir={tmp_path / 'out'}")
+    assert done.returncode != 0
+    assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("recipe", ["pretrain_tpu", "finetune_glue", "export_serving"])
+def test_help_exits_zero_and_lists_the_recipes_flags(recipe):
+    done = start_recipe(recipe, "tensorflow", "--help")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "--output" in done.stdout and "Traceback" not in done.stderr
+
+
+def test_too_long_sequences_for_the_position_table_are_one_line(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("one sentence here.\nanother one there.\n\nnext document.\n")
+    done = start_recipe("pretrain_tpu", "tensorflow", f"--text_pattern={corpus}",
+                        f"--vocab_file={shared_data('vocab', 'bert-base-uncased-vocab.txt')}",
+                        "--model_size=tiny", "--max_seq_length=1024", "--num_train_steps=2",
+                        f"--output_dir={tmp_path / 'out'}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "sequence length 1024 exceeds the model's position table (512)" in done.stderr
+    assert "Traceback" not in done.stderr
