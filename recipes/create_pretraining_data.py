@@ -15,6 +15,7 @@ the finished shards, so a killed run resumes. Read the shards with
 """
 
 import os
+import sys
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,6 +68,9 @@ def main(_):
         num_workers=FLAGS.num_workers)
     seconds = time.perf_counter() - start
     print(stats)
+    warning = stats.nsp_warning()
+    if warning:
+        print(warning, file=sys.stderr)
     print(f"{seconds:.1f} s, {stats.instances_made / seconds:,.0f} instances/s made.")
 
 

@@ -234,6 +234,12 @@ def run():
         keras.config.set_dtype_policy("mixed_bfloat16")
     vocab_file = _vocabulary()
     tokenizer = kbr.BertTokenizer(vocab_file)
+    for pattern in (FLAGS.input_pattern, FLAGS.phase2_input_pattern):
+        if pattern:
+            try:
+                kbr.data.check_pretraining_vocabulary(pattern.split(","), tokenizer)
+            except ValueError as error:
+                raise UsageError(str(error)) from None
     jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
     checkpoint_dir = os.path.join(FLAGS.output_dir, "checkpoints")
     if not distribution.is_chief:  # workers write their copy elsewhere; only the chief's counts

@@ -382,3 +382,16 @@ def test_pretraining_exports_a_bert_for_pretraining_that_predicts_our_token_ids(
     np.testing.assert_allclose(np.asarray(ours["mlm"]), mlm, atol=1e-5)
     np.testing.assert_allclose(np.asarray(ours["nsp"]), theirs.seq_relationship_logits.numpy(),
                                atol=1e-5)
+
+
+@pytest.mark.backend_independent
+def test_pretraining_refuses_records_made_with_another_vocabulary(tmp_path):
+    cased = _shared("vocab", "bert-base-cased-vocab.txt")
+    done = subprocess.run(
+        [sys.executable, "recipes/pretrain_tpu.py", "--strategy=one_device",
+         f"--input_pattern={_pretraining_records(tmp_path / 'data')}", f"--vocab_file={cased}",
+         "--model_size=tiny", "--num_train_steps=2", f"--output_dir={tmp_path / 'run'}"],
+        cwd=REPO, env=_env("tensorflow"), capture_output=True, text=True, timeout=TIMEOUT)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "were made with another vocabulary" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "run" / "checkpoints").exists()

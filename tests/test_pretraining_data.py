@@ -350,3 +350,42 @@ def original_training_instances(all_documents, max_seq_length, dupe_factor, shor
                 i += 1
     rng.shuffle(instances)
     return instances
+
+
+def test_shards_refuse_a_vocabulary_that_did_not_make_them(made, tokenizer, tmp_path):
+    from keras_bert_repro.data import check_pretraining_vocabulary
+
+    output, _ = made
+    check_pretraining_vocabulary(f"{output}/*.tfrecord", tokenizer)  # the one that made them
+    cased = BertTokenizer(str(shared_data("vocab", "bert-base-cased-vocab.txt")))
+    with pytest.raises(ValueError, match="made with another vocabulary.*pretraining_data.json"):
+        check_pretraining_vocabulary(f"{output}/*.tfrecord", cased)
+    # Without the manifest, the ids tell: none may reach past the vocabulary.
+    copied = tmp_path / "copied"
+    copied.mkdir()
+    for shard in output.glob("*.tfrecord"):
+        (copied / shard.name).write_bytes(shard.read_bytes())
+    small = BertTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the"])
+    with pytest.raises(ValueError, match=r"holds token id \d+, beyond this vocabulary's 6"):
+        check_pretraining_vocabulary(f"{copied}/*.tfrecord", small)
+
+
+def test_too_short_documents_for_nsp_get_a_warning(tokenizer, tmp_path):
+    """WikiText's layout (a paragraph per line, blank lines between): one-paragraph
+    "documents" leave almost every next sentence random."""
+    text = shared_data("wikipedia-sample", "enwiki-AA-wiki_00.txt").read_text(encoding="utf-8")
+    paragraphs = [line for line in text.splitlines()
+                  if line.strip() and not line.startswith(("<doc", "</doc"))]
+    corpus = tmp_path / "wikitext_like.txt"
+    corpus.write_text("\n\n".join(" ".join(p.split(". ")[:1]) for p in paragraphs[:600]),
+                      encoding="utf-8")
+    stats = create_pretraining_data(str(corpus), str(tmp_path / "out"), tokenizer,
+                                    format="lines", dupe_factor=1, num_workers=1,
+                                    progress=False)
+    assert stats.random_next_fraction > 0.6
+    assert "join each document's paragraphs" in stats.nsp_warning()
+
+
+def test_real_documents_get_no_nsp_warning(made):
+    _, stats = made
+    assert 0.4 < stats.random_next_fraction < 0.6 and stats.nsp_warning() is None

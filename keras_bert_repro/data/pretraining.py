@@ -196,6 +196,17 @@ class PretrainingDataStats:
     def random_next_fraction(self):
         return self.random_next / max(self.instances, 1)
 
+    def nsp_warning(self, limit=0.6):
+        """A warning when far more than half the next sentences are random (the paper's
+        50/50): documents too short to give a next sentence, e.g. paragraphs taken
+        for documents. None otherwise."""
+        if self.instances < 100 or self.random_next_fraction <= limit:
+            return None
+        return (f"warning: {self.random_next_fraction:.1%} of the next sentences are random, "
+                "not about 50%: most documents are too short for next-sentence pairs. If "
+                "blank lines in this corpus separate paragraphs rather than documents "
+                "(WikiText's layout), join each document's paragraphs first.")
+
     def __str__(self):
         return (f"{self.instances:,} instances in {len(self.shards)} shards, "
                 f"{self.random_next_fraction:.2%} with a random next sentence; this run made "
@@ -257,8 +268,7 @@ def create_pretraining_data(input_pattern, output_dir, tokenizer, max_seq_length
     settings = dict(max_seq_length=max_seq_length, short_seq_prob=short_seq_prob,
                     dupe_factor=dupe_factor, seed=seed, format=format,
                     files_per_shard=files_per_shard, lowercase=tokenizer.lowercase,
-                    vocabulary_sha256=hashlib.sha256(
-                        "\n".join(tokenizer.vocabulary).encode("utf-8")).hexdigest(),
+                    vocabulary_sha256=vocabulary_sha256(tokenizer.vocabulary),
                     input_files=files)
     tf.io.gfile.makedirs(output_dir)
     _check_manifest(output_dir, settings)
@@ -280,6 +290,39 @@ def create_pretraining_data(input_pattern, output_dir, tokenizer, max_seq_length
         stats.instances += instances
         stats.random_next += random_next
     return stats
+
+
+def vocabulary_sha256(tokens):
+    """The fingerprint `pretraining_data.json` records of the vocabulary's tokens."""
+    return hashlib.sha256("\n".join(tokens).encode("utf-8")).hexdigest()
+
+
+def check_pretraining_vocabulary(file_pattern, tokenizer, sample=1024):
+    """Raises ValueError when the TFRecords of `file_pattern` were made with another
+    vocabulary or casing than `tokenizer`'s: the `pretraining_data.json` beside them
+    (its sha256) where there is one, and always the largest token id of the first
+    `sample` instances of the first file against the vocabulary's size."""
+    files = list_files(file_pattern)
+    for folder in sorted({os.path.dirname(f) for f in files}):
+        manifest = os.path.join(folder, MANIFEST)
+        if not tf.io.gfile.exists(manifest):
+            continue
+        with tf.io.gfile.GFile(manifest) as f:
+            made = json.load(f)
+        if made.get("vocabulary_sha256") not in (None, vocabulary_sha256(tokenizer.vocabulary)):
+            raise ValueError(f"The TFRecords in {folder} were made with another vocabulary "
+                             f"(see {manifest}); train with the vocabulary that made them, or "
+                             "remake them with this one.")
+        if made.get("lowercase", tokenizer.lowercase) != tokenizer.lowercase:
+            raise ValueError(f"The TFRecords in {folder} were made "
+                             f"{'lower-cased' if made['lowercase'] else 'cased'} and this "
+                             "tokenizer is not; give the same casing.")
+    first = tf.data.TFRecordDataset(files[:1]).take(sample).batch(sample)
+    for batch in first.map(parse_pretraining_example):
+        largest = int(tf.reduce_max(batch["token_ids"].flat_values))
+        if largest >= tokenizer.vocabulary_size:
+            raise ValueError(f"{files[0]} holds token id {largest}, beyond this vocabulary's "
+                             f"{tokenizer.vocabulary_size} tokens: it was made with another.")
 
 
 def count_instances(path):
