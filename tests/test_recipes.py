@@ -108,13 +108,16 @@ BAD_FLAGS = [
     ("finetune_swag", "--sequence_length=0", "--sequence_length=0"),
     ("create_pretraining_data", "--dupe_factor=0", "--dupe_factor=0"),
     ("quickstart", "--pretrain_steps=-1", "--pretrain_steps=-1"),
+    ("learn_vocabulary", "--vocabulary_size=10", "--vocabulary_size=10"),
 ]
 
 
 @pytest.mark.parametrize("recipe,flag,message", BAD_FLAGS)
 def test_a_bad_number_stops_the_recipe_before_any_work_in_one_line(recipe, flag, message,
                                                                      tmp_path):
-    done = start_recipe(recipe, "tensorflow", flag, f"--output_dir={tmp_path / 'out'}")
+    output = "--output" if recipe == "learn_vocabulary" else "--output_dir"
+    done = start_recipe(recipe, "tensorflow", flag, f"{output}={tmp_path / 'out'}",
+                        *(["--input_pattern=x"] if recipe == "learn_vocabulary" else []))
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert not (tmp_path / "out").exists()
@@ -137,3 +140,22 @@ def test_too_long_sequences_for_the_position_table_are_one_line(tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "sequence length 1024 exceeds the model's position table (512)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_learn_vocabulary_writes_a_vocabulary_the_tokenizer_reads(tmp_path):
+    lines = shared_data("wikipedia-sample", "enwiki-AA-wiki_00.txt").read_text(
+        encoding="utf-8").splitlines()[:400]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(lines), encoding="utf-8")
+    vocab = tmp_path / "vocab.txt"
+    out = run_recipe("learn_vocabulary", "tensorflow", f"--input_pattern={corpus}",
+                     f"--output={vocab}", "--vocabulary_size=600", "--num_unused=9")
+    tokens = vocab.read_text(encoding="utf-8").splitlines()
+    assert tokens[:1] == ["[PAD]"] and tokens[10:14] == ["[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    assert 400 < len(tokens) <= 700 and len(set(tokens)) == len(tokens)
+    assert f"vocabulary -> {vocab}" in out
+    again = start_recipe("learn_vocabulary", "tensorflow", f"--input_pattern={corpus}",
+                         f"--output={vocab}")
+    assert again.returncode == 2 and "exists; pass --overwrite" in again.stderr
+    assert vocab.read_text(encoding="utf-8").splitlines() == tokens
+
