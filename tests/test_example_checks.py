@@ -81,6 +81,16 @@ def test_empty_input_and_bad_weights_get_one_clear_error(classifier):
         classifier.fit(TEXTS, [0, 1, 0, 1], sample_weight=[1, 1], verbose=0)
 
 
+def test_string_tensors_and_arrays_pass_the_checks(classifier):
+    import tensorflow as tf
+
+    classifier.fit(tf.constant(TEXTS), np.array([1, 0, 1, 0]), batch_size=2, verbose=0)
+    classifier.fit(np.array(TEXTS), np.array([1, 0, 1, 0], "int64"), batch_size=2, verbose=0)
+    assert classifier.predict(tf.constant(TEXTS[:2]), verbose=0).shape == (2, 2)
+    with pytest.raises(TypeError, match=r"x must be a \[batch\] string tensor"):
+        classifier.fit(tf.constant([TEXTS]), np.array([1]), verbose=0)
+
+
 def test_a_regressor_takes_finite_numbers(tokenizer):
     regressor = kbr.BertClassifier(tiny_backbone(), 1,
                                    preprocessor=kbr.BertPreprocessor(tokenizer, sequence_length=16))

@@ -6,6 +6,7 @@ import math
 import numbers
 
 import numpy as np
+import tensorflow as tf
 
 TEXT_TYPES = (str, bytes, np.str_, np.bytes_)
 
@@ -28,6 +29,13 @@ def check_texts(x, name="x"):
         where = f"{name}[{k}]" if len(parts) > 1 else name
         if isinstance(part, TEXT_TYPES):
             raise TypeError(f"{where} is one string; pass a list of texts, e.g. [{part!r}].")
+        if isinstance(part, (tf.Tensor, tf.RaggedTensor)):
+            if part.dtype != tf.string or part.shape.rank != 1:
+                raise TypeError(f"{where} must be a [batch] string tensor, got {part.dtype.name} "
+                                f"of shape {part.shape}.")
+            counts.append(int(part.shape[0]) if part.shape[0] is not None
+                          else int(tf.shape(part)[0]))
+            continue
         if not hasattr(part, "__len__"):
             raise TypeError(f"{where} must be a list of strings, got {type(part).__name__}.")
         rows = part.tolist() if isinstance(part, np.ndarray) else part
