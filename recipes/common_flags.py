@@ -6,9 +6,10 @@ Defaults and help texts are arguments wherever recipes word them differently:
 every recipe keeps the command line it had.
 """
 
+import hashlib
 import json
 import os
-
+import shutil
 import sys
 
 from absl import app, flags, logging
@@ -136,3 +137,63 @@ def run(main):
         print(FLAGS.get_help() if full else FLAGS.main_module_help())
         sys.exit(0)
     app.run(main)
+
+
+RUN_FILE = "run.json"
+
+
+def define_overwrite_flag():
+    """--overwrite: start over in an --output_dir that holds another run."""
+    flags.DEFINE_bool("overwrite", False, "Delete what --output_dir holds and start over, "
+                      "instead of refusing a folder that holds a run with other settings.")
+
+
+def file_fingerprint(paths):
+    """sha256 over the names, sizes and modification times of `paths` (cheap: no read)."""
+    digest = hashlib.sha256()
+    for path in sorted(paths):
+        stat = os.stat(path)
+        digest.update(f"{os.path.abspath(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def vocabulary_fingerprint(path):
+    """sha256 of a vocabulary file's bytes."""
+    with open(path, "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def claim_output_dir(output_dir, settings, recipe):
+    """Makes `output_dir` this run's: records `settings` in `<output_dir>/run.json`, or,
+    when it holds a run already, returns True if that run had the same settings (a
+    resume) and stops with one line naming the settings that differ otherwise. With
+    --overwrite the folder's contents are deleted first. Returns False for a fresh run
+    (or a folder written before run.json existed, which is taken as it is)."""
+    path = os.path.join(output_dir, RUN_FILE)
+    if FLAGS.overwrite and os.path.isdir(output_dir):
+        for name in os.listdir(output_dir):
+            target = os.path.join(output_dir, name)
+            shutil.rmtree(target) if os.path.isdir(target) and not os.path.islink(target) \
+                else os.remove(target)
+    settings = json.loads(json.dumps(settings))  # as it reads back (tuples -> lists)
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            recorded = json.load(f)["settings"]
+        differ = sorted(k for k in set(recorded) | set(settings)
+                        if recorded.get(k) != settings.get(k))
+        if differ:
+            shown = "; ".join(f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
+                              for k in differ[:4])
+            raise SystemExit(f"{recipe}: error: {output_dir} holds a run with other settings "
+                             f"({shown}{'; ...' if len(differ) > 4 else ''}); pass --overwrite "
+                             "to start over, or give another --output_dir.")
+        return True
+    if os.path.isdir(output_dir) and os.listdir(output_dir):
+        # A run from before run.json existed: it cannot be checked, only recorded.
+        print(f"{recipe}: {output_dir} holds files but no {RUN_FILE}; taking them as this "
+              "run's (pass --overwrite to start over).", file=sys.stderr)
+    os.makedirs(output_dir, exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump({"recipe": recipe, "settings": settings}, f, indent=2)
+    os.replace(path + ".tmp", path)
+    return False

@@ -38,6 +38,8 @@ flags.DEFINE_list("label_names", None, "Token classifiers: the tag of each label
                   "(default: the model's own label_names; a model saved without them, "
                   "by 0.1.0, needs this flag).")
 flags.DEFINE_list("signatures", ["text", "ids"], "text and/or ids.")
+flags.DEFINE_bool("overwrite", False, "Replace what --output holds (a served version is "
+                  "otherwise never replaced).")
 flags.mark_flags_as_required(["model", "output"])
 
 
@@ -46,6 +48,9 @@ def main(_):
 
     import keras_bert_repro as kbr
 
+    if os.path.isdir(FLAGS.output) and os.listdir(FLAGS.output) and not FLAGS.overwrite:
+        raise SystemExit(f"export_serving.py: error: {FLAGS.output} holds an export already; "
+                         "give the next version number, or pass --overwrite.")
     path = FLAGS.model
     if os.path.isdir(path):
         path = os.path.join(path, "model.keras")

@@ -81,6 +81,7 @@ flags.DEFINE_enum("activation", None, ["gelu", "gelu_approximate"],
                   "the preset's unless given.")
 common_flags.define_output_flags("runs/pretrain", "Checkpoints, logs and the final preset.")
 common_flags.define_seed_flag(help="Seed of initialisation, data order and masks.")
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
@@ -112,6 +113,29 @@ def _backbone(vocabulary_size):
     config = dict(get_preset(name).config, vocabulary_size=vocabulary_size, dropout=FLAGS.dropout,
                   **activation)
     return kbr.BertBackbone(**config)
+
+
+# Flags that change what is trained; a resume must keep them (the rest: how it runs).
+RUN_FLAGS = ("preset", "model_size", "objective", "activation", "dropout", "global_batch_size",
+             "max_seq_length", "max_predictions_per_seq", "mask_selection_rate",
+             "whole_word_masking", "num_train_steps", "warmup_steps", "learning_rate",
+             "optimizer", "gradient_accumulation_steps", "phase2_fraction",
+             "phase2_seq_length", "phase2_max_predictions_per_seq", "checkpoint_every",
+             "mixed_precision", "seed", "input_pattern", "phase2_input_pattern",
+             "text_pattern")
+
+
+def _run_settings(vocab_file):
+    """What `<output_dir>/run.json` records: the training flags, the vocabulary's and
+    the input files' fingerprints."""
+    import glob
+
+    patterns = [p for flag in ("input_pattern", "phase2_input_pattern", "text_pattern")
+                for p in (getattr(FLAGS, flag) or "").split(",") if p]
+    files = [f for p in patterns for f in glob.glob(p)]  # gs:// patterns: flags only
+    return {**{flag: getattr(FLAGS, flag) for flag in RUN_FLAGS},
+            "vocabulary_sha256": common_flags.vocabulary_fingerprint(vocab_file),
+            "data_fingerprint": common_flags.file_fingerprint(files)}
 
 
 def _phases():
@@ -241,6 +265,9 @@ def run():
             except ValueError as error:
                 raise UsageError(str(error)) from None
     jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
+    if distribution.is_chief:
+        common_flags.claim_output_dir(FLAGS.output_dir, _run_settings(vocab_file),
+                                      "pretrain_tpu.py")
     checkpoint_dir = os.path.join(FLAGS.output_dir, "checkpoints")
     if not distribution.is_chief:  # workers write their copy elsewhere; only the chief's counts
         checkpoint_dir = os.path.join(FLAGS.output_dir, f"worker_{distribution.worker_index}")

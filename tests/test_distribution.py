@@ -395,3 +395,33 @@ def test_pretraining_refuses_records_made_with_another_vocabulary(tmp_path):
     assert done.returncode == 2, done.stderr[-2000:]
     assert "were made with another vocabulary" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "run" / "checkpoints").exists()
+
+
+@pytest.mark.backend_independent
+def test_a_run_folder_refuses_a_run_with_other_settings(tmp_path):
+    out = tmp_path / "run"
+    command = [sys.executable, "recipes/pretrain_tpu.py", "--strategy=one_device",
+               f"--input_pattern={_pretraining_records(tmp_path / 'data')}",
+               f"--vocab_file={_vocab()}", "--model_size=tiny", "--max_seq_length=64",
+               "--max_predictions_per_seq=10", "--num_train_steps=2", "--warmup_steps=1",
+               f"--output_dir={out}"]
+
+    def run(*extra):
+        return subprocess.run(command + list(extra), cwd=REPO, env=_env("tensorflow"),
+                              capture_output=True, text=True, timeout=TIMEOUT)
+
+    first = run("--global_batch_size=8")
+    assert first.returncode == 0, first.stderr[-2000:]
+    recorded = json.loads((out / "run.json").read_text())["settings"]
+    assert recorded["global_batch_size"] == 8 and len(recorded["vocabulary_sha256"]) == 64
+    files = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    other = run("--global_batch_size=4")
+    assert other.returncode != 0 and "Traceback" not in other.stderr
+    assert "holds a run with other settings (global_batch_size: 8 there, 4 now)" in other.stderr
+    assert "--overwrite" in other.stderr
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == files
+    again = run("--global_batch_size=8")  # the same run: a resume, here of a finished one
+    assert again.returncode == 0, again.stderr[-2000:]
+    fresh = run("--global_batch_size=4", "--overwrite")
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert json.loads((out / "run.json").read_text())["settings"]["global_batch_size"] == 4

@@ -159,3 +159,14 @@ def test_learn_vocabulary_writes_a_vocabulary_the_tokenizer_reads(tmp_path):
     assert again.returncode == 2 and "exists; pass --overwrite" in again.stderr
     assert vocab.read_text(encoding="utf-8").splitlines() == tokens
 
+
+
+def test_export_never_replaces_a_version_without_overwrite(tmp_path):
+    version = tmp_path / "sst2" / "1"
+    version.mkdir(parents=True)
+    (version / "saved_model.pb").write_bytes(b"a served model")
+    done = start_recipe("export_serving", "tensorflow", f"--model={tmp_path / 'm.keras'}",
+                        f"--output={version}")
+    assert done.returncode != 0 and "holds an export already" in done.stderr
+    assert "--overwrite" in done.stderr and "Traceback" not in done.stderr
+    assert (version / "saved_model.pb").read_bytes() == b"a served model"
