@@ -127,16 +127,29 @@ def save_model(model, output_dir):
 HELP_FLAGS = ("-h", "--help", "-?", "--helpshort", "--helpfull")
 
 
+class UsageError(Exception):
+    """A user mistake (a flag, a path, a folder): `run` prints it as one line, exit 2."""
+
+
 def run(main):
     """`absl.app.run(main)`, except that asking for help prints it and exits 0 (absl
-    exits 1, which scripts and CI read as a failure)."""
+    exits 1, which scripts and CI read as a failure), and a `UsageError` from `main`
+    ends as one line on stderr with exit code 2, no traceback."""
     if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
         module = sys.modules["__main__"]
         full = "--helpfull" in sys.argv[1:]
         print((module.__doc__ or "").strip() + "\n")
         print(FLAGS.get_help() if full else FLAGS.main_module_help())
         sys.exit(0)
-    app.run(main)
+
+    def checked_main(argv):
+        try:
+            return main(argv)
+        except UsageError as error:
+            print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
+            return 2
+
+    app.run(checked_main)
 
 
 RUN_FILE = "run.json"
@@ -184,7 +197,7 @@ def claim_output_dir(output_dir, settings, recipe):
         if differ:
             shown = "; ".join(f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
                               for k in differ[:4])
-            raise SystemExit(f"{recipe}: error: {output_dir} holds a run with other settings "
+            raise UsageError(f"{output_dir} holds a run with other settings "
                              f"({shown}{'; ...' if len(differ) > 4 else ''}); pass --overwrite "
                              "to start over, or give another --output_dir.")
         return True

@@ -13,7 +13,6 @@ kept unless --overwrite. Then: `create_pretraining_data.py --vocab_file=<output>
 
 import glob
 import os
-import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -33,8 +32,7 @@ flags.DEFINE_integer("num_unused", 99, "[unusedN] slots after [PAD] for tokens a
 flags.DEFINE_bool("overwrite", False, "Replace an existing --output.")
 
 
-class UsageError(Exception):
-    """A problem with the command line, printed as one line."""
+UsageError = common_flags.UsageError
 
 
 def run():
@@ -65,12 +63,7 @@ def run():
 
 def main(argv):
     del argv
-    try:
-        run()
-    except UsageError as error:
-        print(f"learn_vocabulary.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    run()
 
 
 if __name__ == "__main__":

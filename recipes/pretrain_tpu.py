@@ -85,8 +85,7 @@ common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
-class UsageError(Exception):
-    """A problem with the command line or the machine, printed as one line."""
+UsageError = common_flags.UsageError
 
 
 def _vocabulary():
@@ -337,12 +336,7 @@ def run():
 def main(argv):
     del argv
     logging.set_verbosity(logging.WARNING)  # absl's default (INFO) prints JAX's device probing
-    try:
-        run()
-    except UsageError as error:
-        print(f"pretrain_tpu.py: error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    run()
 
 
 if __name__ == "__main__":

@@ -132,7 +132,7 @@ def read_variables(variables):
     the assignment above, for writing checkpoints."""
     arrays = {}
     for name, variable in variables.items():
-        value = np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)
+        value = _float32(variable)
         arrays[name] = value.T if name in TRANSPOSED else value
     return arrays
 
@@ -140,6 +140,9 @@ def read_variables(variables):
 def dense_head_arrays(layer, names):
     """A task's output Dense as Google's `(output_weights [labels, hidden], output_bias)`
     under `names`."""
-    kernel, bias = (np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float32)
-                    for v in (layer.kernel, layer.bias))
-    return {names[0]: kernel.T, names[1]: bias}
+    return {names[0]: _float32(layer.kernel).T, names[1]: _float32(layer.bias)}
+
+
+def _float32(variable):
+    """A variable's value as a float32 numpy array (bfloat16 policies included)."""
+    return np.asarray(keras.ops.convert_to_numpy(variable), dtype=np.float32)

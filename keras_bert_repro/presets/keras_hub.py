@@ -110,6 +110,8 @@ def read_keras_hub_weights(path):
 
 
 TASK_FILE, TASK_WEIGHTS_FILE = "task.json", "task.weights.h5"
+# The classifier's "logits" Dense in task.weights.h5: kernel [hidden, classes], bias.
+HEAD_KEYS = ("layers/dense/vars/0", "layers/dense/vars/1")
 
 
 def read_keras_hub_task_head(path):
@@ -122,6 +124,6 @@ def read_keras_hub_task_head(path):
         if json.load(f).get("registered_name") != "keras_hub>BertTextClassifier":
             return None, {}, None, path
     with h5py.File(file, "r") as h5:
-        kernel, bias = (h5[f"layers/dense/vars/{i}"][()] for i in (0, 1))
+        kernel, bias = (h5[key][()] for key in HEAD_KEYS)
     return ("sequence_classification",
             {CLASSIFIER_WEIGHTS[0]: kernel.T, CLASSIFIER_WEIGHTS[1]: bias}, None, file)

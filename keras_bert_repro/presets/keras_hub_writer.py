@@ -15,7 +15,8 @@ import numpy as np
 
 from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS
 from keras_bert_repro.presets.file_io import write_json, write_tokens
-from keras_bert_repro.presets.keras_hub import WEIGHTS_FILE, keras_hub_names, to_keras_hub_shape
+from keras_bert_repro.presets.keras_hub import (
+    HEAD_KEYS, TASK_FILE, TASK_WEIGHTS_FILE, WEIGHTS_FILE, keras_hub_names, to_keras_hub_shape)
 from keras_bert_repro.version import __version__
 
 TASKS = ("backbone", "sequence_classification")
@@ -86,15 +87,15 @@ def write_keras_hub(directory, checkpoint):
     tasks = ["MaskedLM", "TextClassifier", "TextEmbedder"]
     if checkpoint.task == "sequence_classification":
         weights, bias = (np.asarray(checkpoint.arrays[n], np.float32) for n in CLASSIFIER_WEIGHTS)
-        with h5py.File(os.path.join(directory, "task.weights.h5"), "w") as h5:
+        with h5py.File(os.path.join(directory, TASK_WEIGHTS_FILE), "w") as h5:
             # keras-hub's "logits" Dense, [hidden, classes]; Google's is [classes, hidden].
-            h5.create_dataset("layers/dense/vars/0", data=weights.T)
-            h5.create_dataset("layers/dense/vars/1", data=bias)
+            h5.create_dataset(HEAD_KEYS[0], data=weights.T)
+            h5.create_dataset(HEAD_KEYS[1], data=bias)
             # The state of the Adam that keras-hub's default compile() builds
             # (iterations, learning rate), so that loading does not warn it is missing.
             h5.create_dataset("optimizer/vars/0", data=np.int32(0))
             h5.create_dataset("optimizer/vars/1", data=np.float32(5e-5))
-        write_json(os.path.join(directory, "task.json"), task_json(checkpoint))
+        write_json(os.path.join(directory, TASK_FILE), task_json(checkpoint))
         write_json(os.path.join(directory, "preprocessor.json"), preprocessor_json(checkpoint))
     write_json(os.path.join(directory, "metadata.json"), {
         "keras_version": None, "keras_hub_version": None,

@@ -4,10 +4,9 @@ The weights file is Keras' `save_weights` output, which the backbone reads back
 itself (`BertBackbone.from_preset`); this module reads and writes the rest.
 """
 
-import json
 import os
 
-from keras_bert_repro.presets.file_io import write_tokens
+from keras_bert_repro.presets.file_io import write_json, write_tokens
 from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
 from keras_bert_repro.version import __version__
 
@@ -31,10 +30,9 @@ def own_weights_file(path):
 
 def write_own_config(preset_dir, config):
     """Writes `config` (BertBackbone arguments) as the preset's `config.json`."""
-    os.makedirs(preset_dir, exist_ok=True)
-    with open(os.path.join(preset_dir, CONFIG_FILE), "w", encoding="utf-8") as f:
-        json.dump({"registered_name": REGISTERED_NAME, "config": config,
-                   "keras_bert_repro_version": __version__}, f, indent=2)
+    write_json(os.path.join(preset_dir, CONFIG_FILE),
+               {"registered_name": REGISTERED_NAME, "config": config,
+                "keras_bert_repro_version": __version__})
 
 
 def write_vocabulary(preset_dir, vocabulary):
