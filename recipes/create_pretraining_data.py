@@ -49,7 +49,7 @@ flags.adopt_module_key_flags(common_flags)
 
 def main(_):
     if (FLAGS.vocab_file is None) == (FLAGS.preset is None):
-        raise SystemExit("Give one of --vocab_file and --preset.")
+        raise common_flags.UsageError("Give one of --vocab_file and --preset.")
     from keras_bert_repro.data.pretraining import create_pretraining_data
     from keras_bert_repro.text.tokenizer import BertTokenizer
 

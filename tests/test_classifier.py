@@ -122,9 +122,20 @@ def test_sentence_pairs_and_regression(small_classifier):
                              preprocessor=small_classifier.preprocessor)
     assert isinstance(reg.loss, keras.losses.MeanSquaredError)
     reg.compile(optimizer=kbr.training.bert_adamw(1e-4))
+    assert reg.text_pairs is None  # not known before fit
+    with pytest.raises(ValueError):
+        reg.fit(pairs, np.array(scores[:31]), batch_size=16, verbose=0)
+    assert reg.text_pairs is None  # a refused fit records nothing
     history = reg.fit(pairs, np.array(scores[:32]), batch_size=16, epochs=2, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert reg.predict(pairs, verbose=0).shape == (32, 1)
+    # fit recorded pairs; the config keeps it (the export's signature comes from it)
+    assert reg.text_pairs is True and reg.get_config()["text_pairs"] is True
+    assert kbr.BertClassifier.from_config(reg.get_config()).text_pairs is True
+    single = kbr.BertClassifier(small_classifier.backbone, num_classes=1,
+                                preprocessor=small_classifier.preprocessor)
+    single.fit(texts[0][:16], np.array(scores[:16]), batch_size=16, verbose=0)
+    assert single.text_pairs is False
 
 
 def test_keras_file_round_trip_keeps_preprocessor_and_weights(small_classifier, tmp_path):

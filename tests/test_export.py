@@ -116,10 +116,16 @@ def test_saved_model_cli_lists_the_signatures(exported):
 
 
 def test_pair_regressor_export(classifier, tmp_path):
+    """A classifier fine-tuned on pairs (`text_pairs`, which fit records) is served on
+    pairs without being told; a `pairs` that contradicts it is refused."""
     reg = kbr.BertClassifier(classifier.backbone, num_classes=1,
-                             preprocessor=classifier.preprocessor)
+                             preprocessor=classifier.preprocessor, text_pairs=True)
     a, b = ["a man is singing", "the cat sleeps"], ["someone sings", "stocks fell"]
-    kbr.export_saved_model(reg, str(tmp_path / "stsb" / "1"), pairs=True)
+    with pytest.raises(ValueError, match="pairs=False but the classifier was fine-tuned on "
+                       "text pairs"):
+        kbr.export_saved_model(reg, str(tmp_path / "single"), pairs=False)
+    assert not (tmp_path / "single").exists()
+    kbr.export_saved_model(reg, str(tmp_path / "stsb" / "1"))
     out = serve(str(tmp_path / "stsb" / "1"),
                 {"pair": {"signature": "serving_default", "text": a, "text_pair": b}})
     np.testing.assert_allclose(np.array(out["pair"]["score"]),

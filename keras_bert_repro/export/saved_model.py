@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from keras_bert_repro.export.signatures import check_task, serving_functions
+from keras_bert_repro.export.signatures import check_task, served_pairs, serving_functions
 
 CUSTOM_OPS_FILE = "custom_ops.txt"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -25,7 +25,7 @@ DEFAULT_WARMUP_TEXTS = ("This is a warm-up request.", "", "Another, longer warm-
                         "so that a second shape is compiled before traffic arrives.")
 
 
-def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids"),
+def export_saved_model(task, export_dir, pairs=None, signatures=("text", "ids"),
                        warmup_texts=DEFAULT_WARMUP_TEXTS, model_name=None, label_names=None):
     """Writes `task` as a SavedModel in TF Serving's layout.
 
@@ -36,7 +36,10 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
     Args:
         task: the task model, with its preprocessor for the text signature.
         export_dir: `saved_models/<name>/<version>`.
-        pairs: classifiers: the text signature takes `text` and `text_pair`.
+        pairs: classifiers: the text signature takes `text` and `text_pair`;
+            default what the classifier was fine-tuned on (`task.text_pairs`,
+            single texts for a model that does not know). A value that
+            contradicts the model is refused.
         signatures: `("text", "ids")`: `serving_default` on raw strings and
             `serving_ids` on `token_ids`/`segment_ids`/`padding_mask`; `("ids",)`
             for servers without TF Text ops (then `serving_default` takes ids).
@@ -62,6 +65,7 @@ def export_saved_model(task, export_dir, pairs=False, signatures=("text", "ids")
         raise ValueError("A text signature needs the task's preprocessor; export with "
                          "signatures=('ids',) or attach one (e.g. a BertPreprocessor).")
     label_names = check_task(task, pairs, label_names, text="text" in signatures)
+    pairs = served_pairs(task, pairs)
     model_name = model_name or os.path.basename(os.path.dirname(os.path.abspath(export_dir)))
     options = {"pairs": pairs, "signatures": signatures, "model_name": model_name,
                "warmup_texts": list(warmup_texts) if warmup_texts else None,

@@ -33,15 +33,32 @@ CLASSIFIERS = (BertClassifier, BertFeatureClassifier)
 EXPORTABLE = CLASSIFIERS + (BertTokenClassifier, BertQuestionAnswerer, BertMultipleChoice)
 
 
+def served_pairs(task, pairs):
+    """Whether the text signature takes pairs: `pairs`, or where it is None what the
+    classifier was fine-tuned on (`task.text_pairs`; single texts if unknown).
+    Raises where `pairs` contradicts the model."""
+    if not isinstance(task, CLASSIFIERS):
+        if pairs:
+            raise ValueError(f"pairs=True is for sentence-pair classifiers, not "
+                             f"{type(task).__name__}.")
+        return False
+    trained = task.text_pairs
+    if pairs is None:
+        return bool(trained)
+    if trained is not None and bool(pairs) != trained:
+        raise ValueError(f"pairs={bool(pairs)} but the classifier was fine-tuned on "
+                         f"{'text pairs' if trained else 'single texts'}; leave pairs "
+                         "unset to serve what it was trained on.")
+    return bool(pairs)
+
+
 def check_task(task, pairs, label_names, text=True):
     """Raises on a task the export cannot serve; returns the token classifier's
     label names (None for other tasks). `text`: a text signature is exported."""
     if not isinstance(task, EXPORTABLE):
         raise TypeError(f"Cannot export {type(task).__name__}: export takes "
                         f"{', '.join(cls.__name__ for cls in EXPORTABLE)}.")
-    if pairs and not isinstance(task, CLASSIFIERS):
-        raise ValueError(f"pairs=True is for sentence-pair classifiers, not "
-                         f"{type(task).__name__}.")
+    served_pairs(task, pairs)
     if isinstance(task, BertTokenClassifier):
         return checked_label_names(task, label_names, required=text)
     if label_names is not None:

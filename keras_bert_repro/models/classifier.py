@@ -39,6 +39,8 @@ class BertClassifier(BertTask):
         preprocessor: a `BertPreprocessor`, so `fit`/`predict` take raw text
             (a list of strings, or a tuple of two lists for pairs).
         dropout: dropout on the pooled output (0.1 in the paper).
+        text_pairs: whether it classifies text pairs; `fit` on raw text sets it
+            (None until then), and `export_saved_model` serves that signature.
 
     Example:
     >>> clf = BertClassifier.from_preset("/path/to/checkpoint", num_classes=2)  # doctest: +SKIP
@@ -49,6 +51,7 @@ class BertClassifier(BertTask):
     preprocessor_class = BertPreprocessor
     checkpoint_task = "sequence_classification"
     head_layer = "logits"
+    records_text_pairs = True
 
     @classmethod
     def _kwargs_from_head(cls, head, kwargs):
@@ -60,7 +63,8 @@ class BertClassifier(BertTask):
                             "holds no sentence-classification head to take it from.")
         return {**kwargs, "num_classes": int(head.arrays[cls.head_weights[0]].shape[0])}
 
-    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, **kwargs):
+    def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, text_pairs=None,
+                 **kwargs):
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="classifier_dropout")
@@ -73,7 +77,7 @@ class BertClassifier(BertTask):
         outputs = logits_layer(head_dropout(pooled))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
-        self._init_task(backbone, preprocessor)
+        self._init_task(backbone, preprocessor, text_pairs)
         self.num_classes = int(num_classes)
         self.dropout = float(dropout)
         self.compile()

@@ -61,6 +61,7 @@ class BertFeatureClassifier(BertTask):
             dev with MiniLM-L6, 2,048 training texts: 79% mean, 70% `[CLS]`).
         preprocessor: a `BertPreprocessor`, so `fit`/`predict` take raw text.
         dropout: dropout on the features.
+        text_pairs: whether it classifies text pairs (set by `fit` on raw text).
 
     Example:
     >>> clf = BertFeatureClassifier.from_preset("/path/to/checkpoint",  # doctest: +SKIP
@@ -69,9 +70,11 @@ class BertFeatureClassifier(BertTask):
     """
 
     preprocessor_class = BertPreprocessor
+    records_text_pairs = True
 
     def __init__(self, backbone, num_classes, feature_layers=(-4, -3, -2, -1),
-                 combine="concat", pooling="mean", preprocessor=None, dropout=0.1, **kwargs):
+                 combine="concat", pooling="mean", preprocessor=None, dropout=0.1, text_pairs=None,
+                 **kwargs):
         if combine not in ("concat", "sum"):
             raise ValueError(f"combine must be 'concat' or 'sum', got {combine!r}.")
         if pooling not in ("cls", "mean"):
@@ -105,7 +108,7 @@ class BertFeatureClassifier(BertTask):
         outputs = logits_layer(head_dropout(pooled))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
-        self._init_task(backbone, preprocessor)
+        self._init_task(backbone, preprocessor, text_pairs)
         self.features = features
         self.num_classes = int(num_classes)
         self.feature_layers = feature_layers

@@ -58,6 +58,17 @@ def _dataset_is_text(dataset, whole=False):
     return all(getattr(leaf, "dtype", None) == tf.string for leaf in tf.nest.flatten(part))
 
 
+def _text_pairs(x):
+    """Whether raw-text examples `x` are pairs: a tuple of two, or a dataset whose text
+    part is one."""
+    if isinstance(x, tf.data.Dataset):
+        spec = x.element_spec
+        text = spec[0] if isinstance(spec, tuple) and len(spec) > 1 and isinstance(
+            spec[0], tuple) else spec
+        return isinstance(text, tuple) and len(text) == 2
+    return isinstance(x, tuple) and len(x) == 2
+
+
 def _slices(x):
     return tuple(_slices(p) for p in x) if isinstance(x, tuple) else tf.constant(
         np.asarray(x, dtype=object).astype(str) if isinstance(x, list) else x)
@@ -83,10 +94,14 @@ class BertTask(keras.Model):
     preset_positional = ("num_classes", "sequence_length", "pad_to_multiple_of")
     # Keras Model arguments `from_preset` passes on to the constructor.
     MODEL_ARGUMENTS = ("name", "trainable")
+    # Classifiers take single texts or pairs: `fit` records which in `text_pairs`, the
+    # config keeps it, and the SavedModel export takes its signature from it.
+    records_text_pairs = False
 
-    def _init_task(self, backbone, preprocessor):
+    def _init_task(self, backbone, preprocessor, text_pairs=None):
         self.backbone = backbone
         self.preprocessor = preprocessor
+        self.text_pairs = None if text_pairs is None else bool(text_pairs)
 
     # === Raw text -> tf.data ===
     def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
@@ -228,6 +243,8 @@ class BertTask(keras.Model):
         if self._wants_text(x):
             if not isinstance(x, tf.data.Dataset):
                 self._check_examples(x, y, sample_weight)
+            if self.records_text_pairs:
+                self.text_pairs = _text_pairs(x)
             # The dataset knows its batch count, which sizes the schedule.
             x = self._text_dataset(x, y, sample_weight, batch_size or 32, shuffle, seed,
                                    group_by_length)
@@ -311,6 +328,7 @@ class BertTask(keras.Model):
             "preprocessor": keras.saving.serialize_keras_object(self.preprocessor)
             if self.preprocessor is not None else None,
             "name": self.name,
+            **({"text_pairs": self.text_pairs} if self.records_text_pairs else {}),
         }
 
     @classmethod
