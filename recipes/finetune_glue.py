@@ -21,10 +21,16 @@ default: the task's own training texts) and fine-tunes from the result.
 `--feature_based` trains only a dense head over the frozen model's
 `--feature_layers`, concatenated and pooled (`--feature_pooling`: the mean over
 tokens or the [CLS] position); the paper's feature-based use, 5.3.
+
+A rerun with the same flags and --output_dir continues a killed run from its
+last finished epoch (the history before it is kept in results.json) and does
+not repeat a finished one; a rerun with other flags, preset or data into the
+same folder is refused (--overwrite starts over).
 """
 
 import json
 import os
+import shutil
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -69,6 +75,7 @@ flags.DEFINE_integer("lm_adaptation_steps", 0, "Steps of masked-LM pre-training 
                      "before fine-tuning (0: none).", lower_bound=0)
 flags.DEFINE_string("lm_adaptation_text", None, "With --lm_adaptation_steps: a glob of text "
                     "files, one text per line (default: the task's training texts).")
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
@@ -86,7 +93,15 @@ def predictions_of(model, task, texts):
     return logits[:, 0] if task.num_classes == 1 else np.argmax(logits, axis=-1)
 
 
+RUN_RESULT = "result.json"  # in each run's folder, once its epochs are done
+
+
+def run_name(lr, seed):
+    return f"lr{lr:g}" + (f"_seed{seed}" if FLAGS.restarts > 1 else "")
+
+
 def train_one(lr, seed, task, train, dev, preset, output_dir):
+    """One run of the grid in `<output_dir>/<run name>`; resumes a killed one."""
     import keras
 
     import keras_bert_repro as kbr
@@ -103,17 +118,15 @@ def train_one(lr, seed, task, train, dev, preset, output_dir):
         model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
                                                sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(lr))
-    run_name = f"lr{lr:g}" + (f"_seed{seed}" if FLAGS.restarts > 1 else "")
-    run_dir = os.path.join(output_dir, run_name)
-    history = []
+    name = run_name(lr, seed)
+    run_dir = os.path.join(output_dir, name)
 
-    class DevEval(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            metrics = glue_metrics(task, dev[1], predictions_of(model, task, dev[0]))
-            history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]), **metrics})
-            print(f"  {run_name} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
+    def dev_metrics(epoch):
+        metrics = glue_metrics(task, dev[1], predictions_of(model, task, dev[0]))
+        print(f"  {name} epoch {epoch + 1}: dev {json.dumps(metrics)}", flush=True)
+        return metrics
 
-    callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(run_dir, "backup"))]
+    callbacks, history = common_flags.resumable_fit(run_dir, name, dev_metrics)
     try:
         import tensorboard  # noqa: F401  (tf.summary needs it; TF no longer depends on it)
 
@@ -123,14 +136,19 @@ def train_one(lr, seed, task, train, dev, preset, output_dir):
     start = time.perf_counter()
     model.fit(train[0], train[1], batch_size=FLAGS.batch_size, epochs=FLAGS.epochs,
               seed=seed, verbose=common_flags.fit_verbosity(), callbacks=callbacks)
-    return model, {"learning_rate": lr, "seed": seed, "epochs": history,
-                   "train_seconds": round(time.perf_counter() - start, 1)}
+    run = {"learning_rate": lr, "seed": seed, "epochs": history,
+           "train_seconds": round(time.perf_counter() - start, 1)}
+    return model, run
 
 
 def adapt(preset, train_texts, output_dir):
     """LM adaptation: continued masked-LM training on domain text; returns the new preset."""
     from keras_bert_repro import adapt_language_model
 
+    adapted = os.path.join(output_dir, "lm_adapted")
+    if os.path.isdir(adapted):  # written whole (then renamed) by an earlier run
+        print(f"LM adaptation: done before this rerun -> {adapted}", flush=True)
+        return adapted
     texts = FLAGS.lm_adaptation_text
     if texts is None:  # the training texts themselves, both segments of pairs
         texts = [t for part in train_texts for t in part] if isinstance(train_texts, tuple) \
@@ -138,12 +156,15 @@ def adapt(preset, train_texts, output_dir):
     print(f"LM adaptation: {FLAGS.lm_adaptation_steps} masked-LM steps on "
           f"{texts if isinstance(texts, str) else f'{len(texts)} training texts'}", flush=True)
     path, history = adapt_language_model(
-        preset, texts, os.path.join(output_dir, "lm_adapted"), steps=FLAGS.lm_adaptation_steps,
+        preset, texts, adapted + ".tmp", steps=FLAGS.lm_adaptation_steps,
         batch_size=FLAGS.batch_size, sequence_length=FLAGS.sequence_length, seed=FLAGS.seed,
         verbose=common_flags.fit_verbosity())
-    print(f"  MLM loss {history['loss'][-1]:.3f}, accuracy {history.get('mlm_accuracy', history.get('accuracy', [float('nan')]))[-1]:.3f} "
-          f"-> {path}", flush=True)
-    return path
+    shutil.rmtree(adapted, ignore_errors=True)
+    os.replace(path, adapted)
+    accuracy = history.get("mlm_accuracy", history.get("accuracy", [float("nan")]))[-1]
+    print(f"  MLM loss {history['loss'][-1]:.3f}, accuracy {accuracy:.3f} -> {adapted}",
+          flush=True)
+    return adapted
 
 
 def write_test_predictions(model, task, path):
@@ -163,7 +184,10 @@ def main(_):
 
     task = get_task(FLAGS.task)
     preset = common_flags.preset_path()
-    output_dir = common_flags.make_output_dir(os.path.join("runs", "glue", task.name))
+    output_dir = FLAGS.output_dir or os.path.join("runs", "glue", task.name)
+    data = [os.path.join(FLAGS.data_dir, task.folder, f"{split}.tsv") for split in
+            ("train", "dev")] if FLAGS.data_dir != "tfds" else []
+    common_flags.claim_finetuning_dir(output_dir, preset, data, "finetune_glue.py")
     train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
     dev = read_glue(FLAGS.data_dir, task, "dev")
     n_train = len(train[1])
@@ -178,11 +202,25 @@ def main(_):
     key = "pearson" if task.labels is None else task.metric
     for lr in (float(x) for x in learning_rates):
         for seed in range(FLAGS.seed, FLAGS.seed + FLAGS.restarts):
-            model, run = train_one(lr, seed, task, train, dev, preset, output_dir)
-            run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
+            done = os.path.join(output_dir, run_name(lr, seed), RUN_RESULT)
+            if os.path.isfile(done):  # finished before a kill or an earlier invocation
+                model, run = None, common_flags.read_json(done)
+                print(f"  {run_name(lr, seed)}: finished before, dev "
+                      f"{key}={run['epochs'][-1][key]:.4f}", flush=True)
+            else:
+                model, run = train_one(lr, seed, task, train, dev, preset, output_dir)
+                run["best_epoch"] = max(run["epochs"], key=lambda e: e[key])
             runs.append(run)
             if best is None or run["epochs"][-1][key] > best["epochs"][-1][key]:
                 best, best_model = run, model
+                if model is not None:  # kept at once: a kill later loses nothing
+                    common_flags.save_model(model, output_dir, quiet=True)
+            if model is not None:
+                common_flags.write_json(done, run)
+    if best_model is None and FLAGS.predict_test and FLAGS.save_model:
+        import keras
+
+        best_model = keras.saving.load_model(os.path.join(output_dir, "model.keras"))
     results = {"task": task.name, "metric": key, "preset": preset, "train_examples": n_train,
                "lm_adaptation_steps": FLAGS.lm_adaptation_steps,
                "batch_size": FLAGS.batch_size, "epochs": FLAGS.epochs, "restarts": FLAGS.restarts,
@@ -194,8 +232,13 @@ def main(_):
     common_flags.write_results(output_dir, results)
     print(f"best: lr={best['learning_rate']:g} seed={best['seed']} "
           f"dev {key}={best['epochs'][-1][key]:.4f} -> {output_dir}/results.json")
-    common_flags.save_model(best_model, output_dir)
+    if FLAGS.save_model:
+        print(f"model -> {output_dir}/model.keras")
     if FLAGS.predict_test:
+        if best_model is None:
+            raise common_flags.UsageError(
+                "the best run finished before this rerun and --nosave_model kept no model of "
+                "it: no test predictions (rerun with --overwrite --predict_test)")
         write_test_predictions(best_model, task, os.path.join(output_dir, f"{task.folder}.tsv"))
 
 

@@ -10,6 +10,11 @@ after each epoch as `conlleval.pl` computes them, then test. Results and run tim
 go to `<output_dir>/results.json`; `--write_predictions` also writes
 `<split>_predictions.txt` (`word gold predicted` lines, conlleval's input format).
 Sentences are labelled one at a time, without the paper's document context.
+
+A rerun with the same flags and --output_dir continues a killed run from its
+last finished epoch (the history before it is kept in results.json) and does
+not repeat a finished one; a rerun with other flags, preset or data into the
+same folder is refused (--overwrite starts over).
 """
 
 import json
@@ -37,6 +42,7 @@ common_flags.define_output_flags(
     None, "Default: runs/ner/conll2003.",
     save_model_help="Save the fine-tuned model as <output_dir>/model.keras.")
 flags.DEFINE_bool("write_predictions", False, "Write dev and test predictions for conlleval.pl.")
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
@@ -74,7 +80,12 @@ def main(_):
 
     start = time.perf_counter()
     preset = common_flags.preset_path()
-    output_dir = common_flags.make_output_dir(os.path.join("runs", "ner", "conll2003"))
+    output_dir = FLAGS.output_dir or os.path.join("runs", "ner", "conll2003")
+    resumed = common_flags.claim_finetuning_dir(
+        output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.txt")
+                             for split in ("train", "valid", "test")], "finetune_ner.py")
+    if common_flags.finished_before(output_dir, resumed, "finetune_ner.py"):
+        return 0
     splits = {}
     for split, limit in (("train", FLAGS.max_train_examples), ("valid", FLAGS.max_eval_examples),
                          ("test", FLAGS.max_eval_examples)):
@@ -92,16 +103,13 @@ def main(_):
                                             sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
     verbose = common_flags.fit_verbosity()
-    history = []
 
-    class DevEval(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            scores, _ = entity_scores(model, *splits["valid"])
-            history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]),
-                            "dev": summary(scores)})
-            print(f"  epoch {epoch + 1}: dev {json.dumps(summary(scores))}", flush=True)
+    def dev_scores(epoch):
+        scores, _ = entity_scores(model, *splits["valid"])
+        print(f"  epoch {epoch + 1}: dev {json.dumps(summary(scores))}", flush=True)
+        return {"dev": summary(scores)}
 
-    callbacks = [DevEval(), keras.callbacks.BackupAndRestore(os.path.join(output_dir, "backup"))]
+    callbacks, history = common_flags.resumable_fit(output_dir, "conll2003", dev_scores)
     train_start = time.perf_counter()
     model.fit(train_words, tag_ids(train_tags, label_names), batch_size=FLAGS.batch_size,
               epochs=FLAGS.epochs, seed=FLAGS.seed, verbose=verbose, callbacks=callbacks)

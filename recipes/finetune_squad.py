@@ -13,6 +13,11 @@ windows of 384 tokens with stride 128. `<output_dir>` gets `results.json`
 (EM/F1 and times), `predictions.json` in the official format (`{id: answer}`,
 what evaluate-v1.1.py / evaluate-v2.0.py read) and, for v2.0, `null_odds.json`
 (null score minus best span score per question, the scripts' `--na-prob-file`).
+
+A rerun with the same flags and --output_dir continues a killed run from its
+last finished epoch (the history before it is kept in results.json) and does
+not repeat a finished one; a rerun with other flags, preset or data into the
+same folder is refused (--overwrite starts over).
 """
 
 import json
@@ -50,6 +55,7 @@ flags.DEFINE_integer("max_query_length", 64, "Questions are cut to this many tok
                      lower_bound=1)
 common_flags.define_output_flags(None, "Default: runs/squad/v1.1 (or v2.0).",
                                  save_model_help=common_flags.SAVE_MODEL_HELP)
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
@@ -74,7 +80,12 @@ def main(_):
 
     preset = common_flags.preset_path()
     version = "v2.0" if FLAGS.version_2_with_negative else "v1.1"
-    output_dir = common_flags.make_output_dir(os.path.join("runs", "squad", version))
+    output_dir = FLAGS.output_dir or os.path.join("runs", "squad", version)
+    resumed = common_flags.claim_finetuning_dir(
+        output_dir, preset, [FLAGS.squad_file] + ([FLAGS.eval_file] if FLAGS.eval_file else []),
+        "finetune_squad.py")
+    if common_flags.finished_before(output_dir, resumed, "finetune_squad.py"):
+        return 0
     verbose = common_flags.fit_verbosity()
 
     train, evaluation = load_examples()
@@ -95,8 +106,9 @@ def main(_):
     print(f"{len(train)} questions -> {len(features)} windows in {feature_seconds:.1f} s",
           flush=True)
     start = time.perf_counter()
-    history = model.fit(features.inputs, features.positions, batch_size=FLAGS.batch_size,
-                        epochs=FLAGS.epochs, verbose=verbose)
+    callbacks, history = common_flags.resumable_fit(output_dir, f"SQuAD {version}")
+    model.fit(features.inputs, features.positions, batch_size=FLAGS.batch_size,
+              epochs=FLAGS.epochs, seed=FLAGS.seed, verbose=verbose, callbacks=callbacks)
     train_seconds = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -121,7 +133,7 @@ def main(_):
         "epochs": FLAGS.epochs, "batch_size": FLAGS.batch_size,
         "sequence_length": FLAGS.sequence_length, "doc_stride": FLAGS.doc_stride,
         "max_query_length": FLAGS.max_query_length, "backend": keras.config.backend(),
-        "train_loss": [round(float(x), 4) for x in history.history["loss"]],
+        "train_loss": [round(epoch["train_loss"], 4) for epoch in history],
         "metrics": metrics,
         "seconds": {"features": round(feature_seconds, 1), "train": round(train_seconds, 1),
                     "predict": round(predict_seconds, 1)},

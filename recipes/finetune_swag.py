@@ -9,6 +9,11 @@ dense layer over the pooled output, softmax across the four. Defaults are the
 paper's SWAG run (3 epochs, learning rate 2e-5, batch 16) with the original
 code's 80 tokens per choice. Dev accuracy after each epoch and the run time go
 to `<output_dir>/results.json`.
+
+A rerun with the same flags and --output_dir continues a killed run from its
+last finished epoch (the history before it is kept in results.json) and does
+not repeat a finished one; a rerun with other flags, preset or data into the
+same folder is refused (--overwrite starts over).
 """
 
 import os
@@ -31,6 +36,7 @@ common_flags.define_finetuning_flags(
     max_eval_examples_help="Evaluate on only the first N dev examples.")
 common_flags.define_output_flags(os.path.join("runs", "swag"), "Where results.json goes.",
                                  save_model_help=common_flags.SAVE_MODEL_HELP)
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
@@ -48,7 +54,12 @@ def main(_):
     from keras_bert_repro.models.multiple_choice import BertMultipleChoice
 
     preset = common_flags.preset_path()
-    output_dir = common_flags.make_output_dir()
+    output_dir = FLAGS.output_dir
+    resumed = common_flags.claim_finetuning_dir(
+        output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.csv")
+                             for split in ("train", "val")], "finetune_swag.py")
+    if common_flags.finished_before(output_dir, resumed, "finetune_swag.py"):
+        return 0
     train_texts, train_labels = take(read_swag(FLAGS.data_dir, "train"), FLAGS.max_train_examples)
     dev_texts, dev_labels = take(read_swag(FLAGS.data_dir, "val"), FLAGS.max_eval_examples)
     print(f"swag: {len(train_labels)} train / {len(dev_labels)} dev examples; "
@@ -58,19 +69,17 @@ def main(_):
     model = BertMultipleChoice.from_preset(preset, num_choices=4,
                                            sequence_length=FLAGS.sequence_length)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
-    history = []
 
-    class DevEval(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            logits = model.predict(dev_texts, batch_size=64, verbose=0)
-            accuracy = float(np.mean(np.argmax(logits, axis=-1) == np.asarray(dev_labels)))
-            history.append({"epoch": epoch + 1, "train_loss": float(logs["loss"]),
-                            "accuracy": accuracy})
-            print(f"  epoch {epoch + 1}: dev accuracy {accuracy:.4f}", flush=True)
+    def dev_accuracy(epoch):
+        logits = model.predict(dev_texts, batch_size=64, verbose=0)
+        accuracy = float(np.mean(np.argmax(logits, axis=-1) == np.asarray(dev_labels)))
+        print(f"  epoch {epoch + 1}: dev accuracy {accuracy:.4f}", flush=True)
+        return {"accuracy": accuracy}
 
+    callbacks, history = common_flags.resumable_fit(output_dir, "swag", dev_accuracy)
     start = time.perf_counter()
     model.fit(train_texts, np.asarray(train_labels), batch_size=FLAGS.batch_size,
-              epochs=FLAGS.epochs, seed=FLAGS.seed, callbacks=[DevEval()],
+              epochs=FLAGS.epochs, seed=FLAGS.seed, callbacks=callbacks,
               verbose=common_flags.fit_verbosity())
     results = {"task": "swag", "metric": "accuracy", "preset": preset,
                "train_examples": len(train_labels), "dev_examples": len(dev_labels),

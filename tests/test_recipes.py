@@ -4,6 +4,7 @@ process on a chosen backend (so this file runs once, in the first backend's pass
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
 
@@ -16,10 +17,27 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 pytestmark = [pytest.mark.backend_independent, pytest.mark.spawns_recipes]
 
 
+def recipe_command(name, backend, *flags):
+    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3",
+           "PYTHONUNBUFFERED": "1"}
+    return [sys.executable, os.path.join("recipes", f"{name}.py"), *flags], env
+
+
 def start_recipe(name, backend, *flags):
-    env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, os.path.join("recipes", f"{name}.py"), *flags],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    command, env = recipe_command(name, backend, *flags)
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def refused_rerun(name, backend, output_dir, *flags, differs):
+    """A rerun into `output_dir` with other settings: one line naming `differs`, exit 2,
+    and no file of the earlier run changed."""
+    before = {p: p.read_bytes() for p in output_dir.rglob("*") if p.is_file()}
+    done = start_recipe(name, backend, *flags, f"--output_dir={output_dir}")
+    assert done.returncode == 2, done.stderr[-3000:]
+    assert "holds a run with other settings" in done.stderr and differs in done.stderr
+    assert "--overwrite" in done.stderr and "Traceback" not in done.stderr
+    assert {p: p.read_bytes() for p in output_dir.rglob("*") if p.is_file()} == before
 
 
 def run_recipe(name, backend, *flags):
@@ -44,6 +62,37 @@ def test_glue_restarts_keep_the_best_run_on_dev(tmp_path):
     assert f"seed={results['best']['seed']}" in out
 
 
+def test_a_killed_glue_run_resumes_and_keeps_its_history(tmp_path):
+    """kill -9 after the first epoch; the rerun says it resumes after epoch 1, results.json
+    holds both epochs (the first as the killed run measured it); a rerun with other
+    settings is refused; one with the same does not train again."""
+    flags = ("--task=mrpc", f"--data_dir={shared_data('glue')}", "--max_train_examples=48",
+             "--epochs=2", "--sequence_length=48", "--nosave_model")
+    command, env = recipe_command("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
+    job = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    seen = []
+    for line in job.stdout:
+        seen.append(line)
+        if "Epoch 2/2" in line:  # epoch 1's record and backup are written by then
+            job.send_signal(signal.SIGKILL)
+            break
+    job.wait(timeout=600)
+    assert job.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
+    first = json.load(open(tmp_path / "lr3e-05" / "history.json"))
+    assert [e["epoch"] for e in first] == [1] and not (tmp_path / "results.json").exists()
+
+    out = run_recipe("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
+    assert "lr3e-05: resuming after epoch 1" in out and "epoch 1 is kept" in out
+    epochs = json.load(open(tmp_path / "results.json"))["runs"][0]["epochs"]
+    assert [e["epoch"] for e in epochs] == [1, 2] and epochs[0] == first[0]
+
+    refused_rerun("finetune_glue", "jax", tmp_path, *flags, "--learning_rates=5e-5",
+                  differs="learning_rates: None there, ['5e-5'] now")
+    again = run_recipe("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
+    assert "lr3e-05: finished before" in again and "Epoch 1/2" not in again
+
+
 def test_glue_restarts_below_one_is_refused(tmp_path):
     done = start_recipe("finetune_glue", "tensorflow", "--restarts=0", f"--output_dir={tmp_path}")
     assert done.returncode != 0 and "restarts" in done.stderr
@@ -59,6 +108,9 @@ def test_ner_recipe_reports_entity_scores(tmp_path):
         assert 0.0 <= results[split]["f1"] <= 1.0
     lines = (tmp_path / "dev_predictions.txt").read_text().strip().split("\n\n")
     assert len(lines) == 48  # one block per sentence, conlleval's layout
+    refused_rerun("finetune_ner", "torch", tmp_path, f"--data_dir={shared_data('conll2003')}",
+                  "--max_train_examples=64", "--max_eval_examples=48", "--epochs=1",
+                  "--learning_rate=3e-5", differs="learning_rate: 5e-05 there, 3e-05 now")
 
 
 def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
@@ -74,6 +126,9 @@ def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
     predictions = json.load(open(tmp_path / "predictions.json"))
     assert len(predictions) == 12
     assert all(text and text in contexts[qid] for qid, text in predictions.items())
+    refused_rerun("finetune_squad", "tensorflow", tmp_path, f"--squad_file={squad_file}",
+                  "--max_train_examples=32", "--max_eval_examples=12", "--epochs=2",
+                  differs="epochs: 1 there, 2 now")
 
 
 def test_swag_recipe_on_swag_csv_layout(tmp_path):
@@ -85,12 +140,18 @@ def test_swag_recipe_on_swag_csv_layout(tmp_path):
     for split, part in (("train", rows[:8]), ("val", rows[8:])):
         with open(tmp_path / f"{split}.csv", "w", newline="") as f:
             csv.writer(f).writerows([header, *part])
-    run_recipe("finetune_swag", "jax", f"--data_dir={tmp_path}", "--epochs=1",
-               "--batch_size=4", "--sequence_length=32", f"--output_dir={tmp_path / 'out'}",
-               "--nosave_model")
+    flags = (f"--data_dir={tmp_path}", "--epochs=1", "--batch_size=4", "--sequence_length=32",
+             "--nosave_model")
+    run_recipe("finetune_swag", "jax", *flags, f"--output_dir={tmp_path / 'out'}")
     results = json.load(open(tmp_path / "out" / "results.json"))
     assert (results["train_examples"], results["dev_examples"]) == (8, 4)
     assert results["accuracy"] in (0.0, 0.25, 0.5, 0.75, 1.0)
+    assert [e["epoch"] for e in results["epochs"]] == [1]
+    # The same command again: finished, not trained twice; other settings: refused.
+    again = run_recipe("finetune_swag", "jax", *flags, f"--output_dir={tmp_path / 'out'}")
+    assert "holds this run, finished" in again
+    refused_rerun("finetune_swag", "jax", tmp_path / "out", *flags, "--seed=1",
+                  differs="seed: 0 there, 1 now")
 
 
 BAD_FLAGS = [
