@@ -8,7 +8,9 @@
 The original create_pretraining_data.py's instances without its static masks
 (masking is dynamic, in tf.data). Input: the original format (one sentence per
 line, a blank line between documents) or WikiExtractor's output; --format=auto
-picks per file. Every --files_per_shard input files become one output shard,
+picks per file. For corpora whose blank lines separate paragraphs, not
+documents (WikiText), say --format=paragraphs: read as lines they make
+one-paragraph documents and almost only random next sentences (the run warns). Every --files_per_shard input files become one output shard,
 made in parallel by --num_workers processes; a rerun with the same flags skips
 the finished shards, so a killed run resumes. Read the shards with
 `keras_bert_repro.data.pretraining.pretraining_dataset("<output_dir>/*.tfrecord")`.
@@ -42,14 +44,20 @@ flags.DEFINE_integer("num_workers", None, "Worker processes (default: one per CP
                      lower_bound=1)
 flags.DEFINE_integer("files_per_shard", 1, "Input files per output shard; random next "
                      "sentences come from the documents of the same shard.", lower_bound=1)
-flags.DEFINE_enum("format", "auto", ["auto", "lines", "wikiextractor"], "Input format.")
+flags.DEFINE_enum("format", "auto", ["auto", "lines", "wikiextractor", "paragraphs"],
+                  "Input format: auto (wikiextractor if a file starts with <doc, else lines); "
+                  "paragraphs: blank lines separate paragraphs, '= Title =' lines start "
+                  "documents (WikiText).")
 flags.mark_flags_as_required(["input_pattern", "output_dir"])
+common_flags.define_overwrite_flag()
 flags.adopt_module_key_flags(common_flags)
 
 
 def main(_):
     if (FLAGS.vocab_file is None) == (FLAGS.preset is None):
         raise common_flags.UsageError("Give one of --vocab_file and --preset.")
+    import tensorflow as tf
+
     from keras_bert_repro.data.pretraining import create_pretraining_data
     from keras_bert_repro.text.tokenizer import BertTokenizer
 
@@ -60,12 +68,20 @@ def main(_):
         tokenizer = BertTokenizer.from_preset(FLAGS.preset, **casing)
     print(f"Vocabulary of {tokenizer.vocabulary_size:,} tokens, "
           f"{'lower-cased' if tokenizer.lowercase else 'cased'}.")
+    if FLAGS.overwrite and tf.io.gfile.isdir(FLAGS.output_dir):
+        for name in tf.io.gfile.listdir(FLAGS.output_dir):  # the shards and their manifest
+            if name.startswith("pretraining"):
+                tf.io.gfile.remove(os.path.join(FLAGS.output_dir, name))
     start = time.perf_counter()
-    stats = create_pretraining_data(
-        FLAGS.input_pattern, FLAGS.output_dir, tokenizer, max_seq_length=FLAGS.max_seq_length,
-        short_seq_prob=FLAGS.short_seq_prob, dupe_factor=FLAGS.dupe_factor, seed=FLAGS.seed,
-        format=FLAGS.format, files_per_shard=FLAGS.files_per_shard,
-        num_workers=FLAGS.num_workers)
+    try:
+        stats = create_pretraining_data(
+            FLAGS.input_pattern, FLAGS.output_dir, tokenizer,
+            max_seq_length=FLAGS.max_seq_length, short_seq_prob=FLAGS.short_seq_prob,
+            dupe_factor=FLAGS.dupe_factor, seed=FLAGS.seed, format=FLAGS.format,
+            files_per_shard=FLAGS.files_per_shard, num_workers=FLAGS.num_workers)
+    except (ValueError, FileNotFoundError) as error:  # the settings or files given
+        raise common_flags.UsageError(
+            str(error).replace("empty it.", "pass --overwrite.")) from None
     seconds = time.perf_counter() - start
     print(stats)
     warning = stats.nsp_warning()

@@ -140,6 +140,14 @@ def test_read_documents_in_both_formats():
     assert read_documents(lines).to_list() == expected
     with pytest.raises(ValueError, match="format"):
         read_documents(lines, "xml")
+    wikitext = (" \n = Lobster = \n \n It is big . It is blue .\n \n = = Description = = \n"
+                " \n Second one here . Done !\n = = = Deep = = = \n Third .\n \n = Crab = \n"
+                " \n Crabs walk . Sideways .\n")
+    assert read_documents(wikitext, "paragraphs").to_list() == [
+        [b"It is big .", b"It is blue .", b"Second one here .", b"Done !", b"Third ."],
+        [b"Crabs walk .", b"Sideways ."]]
+    assert read_documents("One. Two.\n\nThree.\n", "paragraphs").to_list() == [
+        [b"One.", b"Two.", b"Three."]]  # no title headings: the file is one document
 
 
 def test_instances_are_the_original_algorithm(wiki_files, tokenizer):
@@ -370,20 +378,26 @@ def test_shards_refuse_a_vocabulary_that_did_not_make_them(made, tokenizer, tmp_
         check_pretraining_vocabulary(f"{copied}/*.tfrecord", small)
 
 
-def test_too_short_documents_for_nsp_get_a_warning(tokenizer, tmp_path):
-    """WikiText's layout (a paragraph per line, blank lines between): one-paragraph
-    "documents" leave almost every next sentence random."""
-    text = shared_data("wikipedia-sample", "enwiki-AA-wiki_00.txt").read_text(encoding="utf-8")
-    paragraphs = [line for line in text.splitlines()
-                  if line.strip() and not line.startswith(("<doc", "</doc"))]
-    corpus = tmp_path / "wikitext_like.txt"
-    corpus.write_text("\n\n".join(" ".join(p.split(". ")[:1]) for p in paragraphs[:600]),
-                      encoding="utf-8")
-    stats = create_pretraining_data(str(corpus), str(tmp_path / "out"), tokenizer,
-                                    format="lines", dupe_factor=1, num_workers=1,
-                                    progress=False)
-    assert stats.random_next_fraction > 0.6
-    assert "join each document's paragraphs" in stats.nsp_warning()
+def test_paragraph_corpora_warn_as_lines_and_pair_as_paragraphs(tokenizer, tmp_path):
+    """WikiText's layout (a paragraph per line, blank lines between, `= Title =` lines
+    between articles): read as "lines", one-paragraph "documents" leave almost every
+    next sentence random, and the run says so; read as "paragraphs", the articles are
+    the documents and about half the next sentences are random, as in the paper."""
+    text = shared_data("wikitext-2", "wiki.valid.tokens").read_text(encoding="utf-8")
+    starts = [i for i, line in enumerate(text.splitlines()) if line.startswith(" = ")
+              and not line.startswith(" = = ")]
+    corpus = tmp_path / "wikitext.txt"
+    corpus.write_text("\n".join(text.splitlines()[:starts[12]]), encoding="utf-8")
+    made = {}
+    for format in ("lines", "paragraphs"):
+        made[format] = create_pretraining_data(
+            str(corpus), str(tmp_path / format), tokenizer, format=format, dupe_factor=1,
+            num_workers=1, progress=False)
+    assert made["lines"].random_next_fraction > 0.6
+    assert "--format=paragraphs" in made["lines"].nsp_warning()
+    assert made["paragraphs"].documents_made == 12
+    assert 0.4 < made["paragraphs"].random_next_fraction < 0.6
+    assert made["paragraphs"].nsp_warning() is None
 
 
 def test_real_documents_get_no_nsp_warning(made):

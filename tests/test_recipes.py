@@ -231,3 +231,27 @@ def test_export_never_replaces_a_version_without_overwrite(tmp_path):
     assert done.returncode != 0 and "holds an export already" in done.stderr
     assert "--overwrite" in done.stderr and "Traceback" not in done.stderr
     assert (version / "saved_model.pb").read_bytes() == b"a served model"
+
+
+def test_pretraining_data_reruns_resume_or_refuse_in_one_line(tmp_path):
+    """A rerun with other settings names them and leaves the shards alone; --overwrite
+    starts over. WikiText read as paragraphs (its articles the documents) gets no NSP
+    warning."""
+    text = shared_data("wikitext-2", "wiki.valid.tokens").read_text(encoding="utf-8")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(text.splitlines()[:300]), encoding="utf-8")
+    out = tmp_path / "shards"
+    flags = (f"--input_pattern={corpus}", f"--output_dir={out}", "--format=paragraphs",
+             f"--vocab_file={shared_data('vocab', 'bert-base-uncased-vocab.txt')}",
+             "--num_workers=1")
+    done = start_recipe("create_pretraining_data", "tensorflow", *flags, "--dupe_factor=1")
+    assert done.returncode == 0 and "next sentences are random" not in done.stderr, done.stderr
+    before = {p: p.read_bytes() for p in out.iterdir()}
+    again = start_recipe("create_pretraining_data", "tensorflow", *flags, "--dupe_factor=2")
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "dupe_factor: 1 there, 2 now" in again.stderr and "--overwrite" in again.stderr
+    assert {p: p.read_bytes() for p in out.iterdir()} == before
+    fresh = start_recipe("create_pretraining_data", "tensorflow", *flags, "--dupe_factor=2",
+                         "--overwrite")
+    assert fresh.returncode == 0, fresh.stderr[-2000:]
+    assert json.loads((out / "pretraining_data.json").read_text())["dupe_factor"] == 2

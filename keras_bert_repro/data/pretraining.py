@@ -205,7 +205,8 @@ class PretrainingDataStats:
         return (f"warning: {self.random_next_fraction:.1%} of the next sentences are random, "
                 "not about 50%: most documents are too short for next-sentence pairs. If "
                 "blank lines in this corpus separate paragraphs rather than documents "
-                "(WikiText's layout), join each document's paragraphs first.")
+                "(WikiText's layout), read it with format=\"paragraphs\" "
+                "(--format=paragraphs).")
 
     def __str__(self):
         return (f"{self.instances:,} instances in {len(self.shards)} shards, "
@@ -247,7 +248,8 @@ def create_pretraining_data(input_pattern, output_dir, tokenizer, max_seq_length
         short_seq_prob: how often a document aims at a shorter random length.
         dupe_factor: passes over the documents (each with other pairs).
         seed: random seed; the shard at index i uses `seed + (i << 32)`.
-        format: "auto", "lines" or "wikiextractor" (see `pretraining_documents`).
+        format: "auto", "lines", "wikiextractor" or "paragraphs" (see
+            `pretraining_documents`).
         files_per_shard: input files per output shard; random next sentences
             are drawn from the documents of these files.
         progress: show a tqdm progress bar over the shards.
@@ -348,11 +350,18 @@ def _check_manifest(output_dir, settings):
             old = json.load(f)
         changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
         if changed:
+            shown = "; ".join(f"{k}: {_short(old.get(k))} there, {_short(settings.get(k))} now"
+                              for k in changed[:3])
             raise ValueError(f"{output_dir} holds shards made with other settings "
-                             f"({', '.join(changed)} differ, see {path}); use another "
-                             f"output_dir or empty it.")
+                             f"({shown}{'; ...' if len(changed) > 3 else ''}; see {path}); "
+                             "use another output_dir or empty it.")
         return
     _write_atomically(path, lambda tmp: _write_json(tmp, settings))
+
+
+def _short(value, width=60):
+    text = repr(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _write_json(path, data):

@@ -9,13 +9,19 @@ Two input formats:
   dropped when it equals the `title="..."` attribute (it is a heading, not a
   sentence; NVIDIA's BERT wiki preprocessing drops it too), and paragraphs are
   split into sentences by `split_sentences`.
+- "paragraphs": one paragraph per line and blank lines between paragraphs, not
+  documents (WikiText's layout). A heading line `= Title =` starts a document,
+  section headings (`= = Section = =`, deeper too) are dropped, and a file
+  without title headings is one document. Paragraphs are split into sentences.
+  (Read as "lines", such a corpus makes one-paragraph documents and almost
+  only random next sentences.)
 """
 
 import os
 
 import tensorflow as tf
 
-FORMATS = ("auto", "lines", "wikiextractor")
+FORMATS = ("auto", "lines", "wikiextractor", "paragraphs")
 
 # Python's str.strip() whitespace (what the original script strips), in RE2 terms.
 _SPACE = r"[\s\pZ\x0b\x1c-\x1f\x85]"
@@ -59,7 +65,8 @@ def read_documents(text, format="auto"):
     Lines are stripped as Python's `str.strip` does; blank lines never make
     sentences; documents without sentences are dropped. Invalid UTF-8 bytes are
     dropped, as the original script's decoding did. `format="auto"` picks
-    "wikiextractor" when the text starts with `<doc`, else "lines".
+    "wikiextractor" when the text starts with `<doc`, else "lines" ("paragraphs"
+    is never guessed: say it).
     """
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
@@ -68,6 +75,8 @@ def read_documents(text, format="auto"):
         return _read_lines_format(text)
     if format == "wikiextractor":
         return _read_wikiextractor_format(text)
+    if format == "paragraphs":
+        return _read_paragraphs_format(text)
     head = tf.strings.substr(text, 0, 4096)
     return tf.cond(tf.strings.regex_full_match(head, r"(?s)\s*<doc[\s>].*"),
                    lambda: _read_wikiextractor_format(text),
@@ -107,6 +116,17 @@ def _read_wikiextractor_format(text):
     keep = inside & ~is_start & ~is_title & tf.not_equal(lines, "")
     sentences = split_sentences(tf.boolean_mask(lines, keep))
     doc_ids = tf.repeat(tf.boolean_mask(starts, keep), sentences.row_lengths())
+    return _documents(sentences.flat_values, doc_ids)
+
+
+def _read_paragraphs_format(text):
+    lines = _stripped_lines(text)
+    is_heading = tf.strings.regex_full_match(lines, r"(= )+\S.*?( =)+")
+    is_title = tf.strings.regex_full_match(lines, r"= [^=].* =") & is_heading
+    doc_ids = tf.cumsum(tf.cast(is_title, tf.int64))
+    keep = tf.logical_not(is_heading) & tf.not_equal(lines, "")
+    sentences = split_sentences(tf.boolean_mask(lines, keep))
+    doc_ids = tf.repeat(tf.boolean_mask(doc_ids, keep), sentences.row_lengths())
     return _documents(sentences.flat_values, doc_ids)
 
 

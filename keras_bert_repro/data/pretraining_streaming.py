@@ -53,7 +53,8 @@ def streaming_pretraining_dataset(file_pattern, tokenizer, max_seq_length=128, s
         short_seq_prob: how often a document aims at a shorter random length.
         dupe_factor: sets of pairs made of each group of documents; reuses the
             tokenization, which costs most.
-        format: "auto", "lines" or "wikiextractor" (see `pretraining_documents`).
+        format: "auto", "lines", "wikiextractor" or "paragraphs" (see
+            `pretraining_documents`).
         documents_per_group: documents that draw random next sentences from
             one another.
         document_buffer_size, instance_buffer_size: shuffle buffers of
