@@ -13,7 +13,8 @@ path) or, with `--text_pattern`, straight from raw text; masking is dynamic, in
 `tf.data`. The original two-phase schedule is `--phase2_fraction=0.1`: the last 10%
 of the steps at length 512 (from `--phase2_input_pattern`, records written at 512;
 records longer than phase 1's length are an error). A checkpoint every
-`--checkpoint_every` steps; a rerun with the same `--output_dir` resumes from the last one. At the end,
+`--checkpoint_every` steps and at the last (any step count: no need to divide it); a rerun
+with the same `--output_dir` resumes from the last checkpoint. At the end,
 `<output_dir>/preset` holds a preset that every `from_preset` loads.
 """
 
@@ -70,7 +71,8 @@ flags.DEFINE_integer("steps_per_execution", 1, "Steps per compiled call (TPUs: 1
 flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"], "XLA.")
 flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.", lower_bound=0.0, upper_bound=0.99)
 flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints (and log lines); "
-                     "default 1000, or every step count below that.", lower_bound=1)
+                     "default 1000, or every step count below that. The last step (and the "
+                     "end of phase 1) gets one too, multiple or not.", lower_bound=1)
 flags.DEFINE_enum("export_format", "own", ["own", "hf", "keras_hub", "google"],
                   "Also write the trained model as this layout's checkpoint in "
                   "<output_dir>/preset_<format>: HF BertForPreTraining/BertForMaskedLM, "
@@ -140,13 +142,39 @@ def _run_settings(vocab_file):
 def _phases():
     """[(sequence_length, max_predictions, first_step, last_step)] of the run."""
     total = FLAGS.num_train_steps
-    every = FLAGS.checkpoint_every
-    phase2 = int(round(total * FLAGS.phase2_fraction / every)) * every if FLAGS.phase2_fraction else 0
+    phase2 = int(round(total * FLAGS.phase2_fraction))
     phases = [(FLAGS.max_seq_length, FLAGS.max_predictions_per_seq, 0, total - phase2)]
     if phase2:
         phases.append((FLAGS.phase2_seq_length, FLAGS.phase2_max_predictions_per_seq,
                        total - phase2, total))
     return phases
+
+
+def _segments(start, end, every):
+    """`(first_step, steps_per_epoch, epochs)` of the `fit` calls that take a phase from
+    step `start` to `end` with a checkpoint at every multiple of `every` and at `end`
+    (which need not be one): a short first epoch up to the next multiple, whole
+    epochs of `every`, a short last one."""
+    segments = []
+    for kind in ("head", "body", "tail"):
+        if kind == "head":
+            steps, epochs = min(-start % every, end - start), 1
+        elif kind == "body":
+            steps, epochs = every, (end - start) // every
+        else:
+            steps, epochs = end - start, 1
+        if steps and epochs:
+            segments.append((start, steps, epochs))
+            start += steps * epochs
+    return segments
+
+
+def _data_seed(step):
+    """The data seed of a `fit` starting at `step`: a resumed run or a new segment gets
+    fresh data order and masks (at multiples of --checkpoint_every: seed + step/every,
+    as before uneven step counts were allowed)."""
+    every = FLAGS.checkpoint_every
+    return FLAGS.seed + step // every + (step % every) * 1_000_003
 
 
 def _dataset(tokenizer, sequence_length, max_predictions, batch_size, seed, phase):
@@ -206,9 +234,6 @@ def _check_flags():
                     raise UsageError(f"--{flag} {pattern!r} matches no file")
     if FLAGS.checkpoint_every is None:
         FLAGS.checkpoint_every = min(1000, FLAGS.num_train_steps)
-    if FLAGS.num_train_steps % FLAGS.checkpoint_every:
-        raise UsageError(f"--num_train_steps ({FLAGS.num_train_steps}) must be a multiple of "
-                         f"--checkpoint_every ({FLAGS.checkpoint_every})")
 
 
 class _History:
@@ -222,11 +247,13 @@ class _History:
             with open(path, encoding="utf-8") as f:
                 self.entries = [e for e in json.load(f)["history"] if e["step"] <= resume_step]
 
-    def callback(self, length, every, write):
+    def callback(self, model, length, write):
         import keras
 
+        from keras_bert_repro.training import optimizer_step
+
         def on_epoch_end(epoch, logs):
-            self.entries.append({"step": (epoch + 1) * every, "sequence_length": length,
+            self.entries.append({"step": optimizer_step(model), "sequence_length": length,
                                  **{k: float(v) for k, v in (logs or {}).items()}})
             if write:
                 self.write()
@@ -302,19 +329,21 @@ def run():
     for phase, (length, predictions, first, last) in enumerate(_phases(), start=1):
         if step >= last:
             continue
-        # Keras splits each batch over the replicas (tf.distribute, JAX data parallel),
-        # so the dataset holds global batches; a resumed run gets a fresh seed (data
-        # order and masks).
-        dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
-                           FLAGS.seed + step // every, phase)
         print(f"phase: length {length}, steps {max(first, step)}..{last}", flush=True)
         # History before checkpoint: a kill between them leaves no checkpoint without
         # its history line (lines past the checkpoint are dropped on resume).
-        callbacks = [history.callback(length, every, distribution.is_chief),
-                     checkpoint.callback(every)]
-        model.fit(dataset, epochs=last // every, initial_epoch=max(first, step) // every,
-                  steps_per_epoch=every, shuffle=False, callbacks=callbacks + _tensorboard(length),
-                  verbose=1 if sys.stdout.isatty() else 2)
+        callbacks = [history.callback(model, length, distribution.is_chief),
+                     checkpoint.callback()] + _tensorboard(length)
+        for segment_start, steps_per_epoch, epochs in _segments(max(first, step), last, every):
+            # Keras splits each batch over the replicas (tf.distribute, JAX data
+            # parallel), so the dataset holds global batches; each fit gets its own seed.
+            dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
+                               _data_seed(segment_start), phase)
+            # Epochs numbered as checkpoint intervals of the run (Epoch 3/4: steps 10-15).
+            interval = segment_start // every
+            model.fit(dataset, epochs=interval + epochs, initial_epoch=interval,
+                      steps_per_epoch=steps_per_epoch, shuffle=False, callbacks=callbacks,
+                      verbose=1 if sys.stdout.isatty() else 2)
         step = last
     seconds = time.perf_counter() - start
     steps_per_second = (step - first_step) / seconds if step > first_step else 0.0

@@ -347,7 +347,7 @@ def test_pretraining_exports_a_bert_for_pretraining_that_predicts_our_token_ids(
     common = [sys.executable, "recipes/pretrain_tpu.py", "--strategy=one_device",
               f"--input_pattern={_pretraining_records(tmp_path / 'data')}",
               "--global_batch_size=8", "--max_seq_length=64", "--max_predictions_per_seq=10",
-              "--num_train_steps=4", "--checkpoint_every=2", "--warmup_steps=1",
+              "--num_train_steps=5", "--checkpoint_every=2", "--warmup_steps=1",
               "--learning_rate=1e-3"]
     # A layout the starting model cannot go to is refused before any step.
     refused = subprocess.run(common + [f"--preset={minilm_dir}", "--export_format=google",
@@ -365,7 +365,10 @@ def test_pretraining_exports_a_bert_for_pretraining_that_predicts_our_token_ids(
     assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
     assert "preset -> " + str(out / "preset_hf") in done.stdout
     model = kbr.BertPretrainer(kbr.BertBackbone.from_preset(str(out / "preset")))
-    assert StepCheckpoint(str(out / "checkpoints")).restore(model) == 4
+    # --checkpoint_every need not divide the steps: checkpoints at 2, 4 and the last, 5.
+    assert StepCheckpoint(str(out / "checkpoints")).restore(model) == 5
+    history = json.loads((out / "history.json").read_text())["history"]
+    assert [h["step"] for h in history] == [2, 4, 5]
     hf = transformers.BertForPreTraining.from_pretrained(str(out / "preset_hf")).eval()
     rng = np.random.default_rng(0)
     ids = rng.integers(1000, 30000, size=(2, 32)).astype("int32")

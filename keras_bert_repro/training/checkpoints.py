@@ -4,7 +4,7 @@ written atomically, and the step to resume from.
 Example:
 >>> ckpt = StepCheckpoint("runs/pretrain/checkpoints")  # doctest: +SKIP
 >>> step = ckpt.restore(model)  # 0 on a fresh run  # doctest: +SKIP
->>> model.fit(..., callbacks=[ckpt.callback(steps_per_epoch=1000)])  # doctest: +SKIP
+>>> model.fit(..., steps_per_epoch=1000, callbacks=[ckpt.callback()])  # doctest: +SKIP
 """
 
 import json
@@ -56,7 +56,7 @@ class StepCheckpoint:
             # (A checkpoint.json without "weights" is from before step-named files.)
             name = state.get("weights", "checkpoint.weights.h5")
             model.load_weights(os.path.join(self.directory, name))
-            iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+            iterations = optimizer_step(model)
             if iterations != step:
                 raise ValueError(f"{self.directory}: checkpoint.json says step {step} but its "
                                  f"weights hold the optimizer at step {iterations}.")
@@ -77,16 +77,21 @@ class StepCheckpoint:
             if old.startswith("checkpoint-") and old.endswith(".weights.h5") and old != name:
                 os.remove(os.path.join(self.directory, old))
 
-    def callback(self, steps_per_epoch):
-        """A Keras callback that saves at the end of every epoch of `steps_per_epoch` steps."""
-        return _SaveEveryEpoch(self, steps_per_epoch)
+    def callback(self):
+        """A Keras callback that saves at the end of every epoch, under the optimizer's
+        step (so epochs of any length, and several `fit` calls, name it right)."""
+        return _SaveEveryEpoch(self)
+
+
+def optimizer_step(model):
+    """The optimizer's step count (batches applied) as an int."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
 
 
 class _SaveEveryEpoch(keras.callbacks.Callback):
-    def __init__(self, checkpoint, steps_per_epoch):
+    def __init__(self, checkpoint):
         super().__init__()
         self.checkpoint = checkpoint
-        self.steps_per_epoch = steps_per_epoch
 
     def on_epoch_end(self, epoch, logs=None):
-        self.checkpoint.save(self.model, (epoch + 1) * self.steps_per_epoch)
+        self.checkpoint.save(self.model, optimizer_step(self.model))
