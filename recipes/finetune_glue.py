@@ -40,7 +40,8 @@ from absl import flags  # noqa: E402
 import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("task", "sst2", "cola|sst2|mrpc|stsb|qqp|mnli|qnli|rte|wnli")
+flags.DEFINE_enum("task", "sst2", ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte",
+                                   "wnli"], "The GLUE task.")
 common_flags.define_data_dir_flag("glue", "GLUE data folder, or 'tfds' for TFDS's glue/<task>.")
 common_flags.define_preset_flag()
 flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "
@@ -187,9 +188,9 @@ def main(_):
     output_dir = FLAGS.output_dir or os.path.join("runs", "glue", task.name)
     data = [os.path.join(FLAGS.data_dir, task.folder, f"{split}.tsv") for split in
             ("train", "dev")] if FLAGS.data_dir != "tfds" else []
-    common_flags.claim_finetuning_dir(output_dir, preset, data, "finetune_glue.py")
     train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
     dev = read_glue(FLAGS.data_dir, task, "dev")
+    common_flags.claim_finetuning_dir(output_dir, preset, data, "finetune_glue.py")
     n_train = len(train[1])
     if FLAGS.lm_adaptation_steps:
         preset = adapt(preset, train[0], output_dir)

@@ -81,16 +81,16 @@ def main(_):
     start = time.perf_counter()
     preset = common_flags.preset_path()
     output_dir = FLAGS.output_dir or os.path.join("runs", "ner", "conll2003")
-    resumed = common_flags.claim_finetuning_dir(
-        output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.txt")
-                             for split in ("train", "valid", "test")], "finetune_ner.py")
-    if common_flags.finished_before(output_dir, resumed, "finetune_ner.py"):
-        return 0
     splits = {}
     for split, limit in (("train", FLAGS.max_train_examples), ("valid", FLAGS.max_eval_examples),
                          ("test", FLAGS.max_eval_examples)):
         words, tags = read_conll(FLAGS.data_dir, split)
         splits[split] = (words[:limit], tags[:limit])
+    resumed = common_flags.claim_finetuning_dir(
+        output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.txt")
+                             for split in ("train", "valid", "test")], "finetune_ner.py")
+    if common_flags.finished_before(output_dir, resumed, "finetune_ner.py"):
+        return 0
     train_words, train_tags = splits["train"]
     print(f"conll2003: {len(train_words)} train / {len(splits['valid'][0])} dev / "
           f"{len(splits['test'][0])} test sentences; lr {FLAGS.learning_rate:g} x "

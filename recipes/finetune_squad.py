@@ -81,14 +81,13 @@ def main(_):
     preset = common_flags.preset_path()
     version = "v2.0" if FLAGS.version_2_with_negative else "v1.1"
     output_dir = FLAGS.output_dir or os.path.join("runs", "squad", version)
+    verbose = common_flags.fit_verbosity()
+    train, evaluation = load_examples()
     resumed = common_flags.claim_finetuning_dir(
         output_dir, preset, [FLAGS.squad_file] + ([FLAGS.eval_file] if FLAGS.eval_file else []),
         "finetune_squad.py")
     if common_flags.finished_before(output_dir, resumed, "finetune_squad.py"):
         return 0
-    verbose = common_flags.fit_verbosity()
-
-    train, evaluation = load_examples()
     print(f"SQuAD {version}: {len(train)} train / {len(evaluation)} eval questions "
           f"({len({e.title for e in train})} / {len({e.title for e in evaluation})} articles)",
           flush=True)

@@ -55,13 +55,13 @@ def main(_):
 
     preset = common_flags.preset_path()
     output_dir = FLAGS.output_dir
+    train_texts, train_labels = take(read_swag(FLAGS.data_dir, "train"), FLAGS.max_train_examples)
+    dev_texts, dev_labels = take(read_swag(FLAGS.data_dir, "val"), FLAGS.max_eval_examples)
     resumed = common_flags.claim_finetuning_dir(
         output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.csv")
                              for split in ("train", "val")], "finetune_swag.py")
     if common_flags.finished_before(output_dir, resumed, "finetune_swag.py"):
         return 0
-    train_texts, train_labels = take(read_swag(FLAGS.data_dir, "train"), FLAGS.max_train_examples)
-    dev_texts, dev_labels = take(read_swag(FLAGS.data_dir, "val"), FLAGS.max_eval_examples)
     print(f"swag: {len(train_labels)} train / {len(dev_labels)} dev examples; "
           f"lr {FLAGS.learning_rate:g} x {FLAGS.epochs} epochs", flush=True)
 

@@ -164,6 +164,7 @@ BAD_FLAGS = [
     ("finetune_glue", "--epochs=-1", "--epochs=-1"),
     ("finetune_glue", "--learning_rates=3e-5,-1", "learning rates are positive numbers"),
     ("finetune_glue", "--batch_size=0", "--batch_size=0"),
+    ("finetune_glue", "--task=foo", "--task=foo: value should be one of <cola|sst2"),
     ("finetune_ner", "--learning_rate=0", "the learning rate must be positive"),
     ("finetune_squad", "--train_fraction=2", "--train_fraction=2"),
     ("finetune_swag", "--sequence_length=0", "--sequence_length=0"),
@@ -171,6 +172,26 @@ BAD_FLAGS = [
     ("quickstart", "--pretrain_steps=-1", "--pretrain_steps=-1"),
     ("learn_vocabulary", "--vocabulary_size=10", "--vocabulary_size=10"),
 ]
+
+
+BAD_PATHS = [
+    ("finetune_glue", "--data_dir=/nonexistent", "GLUE file /nonexistent/SST-2/train.tsv not "
+     "found"),
+    ("finetune_glue", "--preset=/nonexistent", "--preset '/nonexistent' is neither a checkpoint "
+     "directory nor a registry name"),
+    ("finetune_squad", "--squad_file=/nonexistent.json", "No such file or directory: "
+     "'/nonexistent.json'"),
+    ("finetune_ner", "--data_dir=/nonexistent", "CoNLL file /nonexistent/train.txt not found"),
+]
+
+
+@pytest.mark.parametrize("recipe,flag,message", BAD_PATHS)
+def test_a_missing_path_is_one_line_and_claims_no_output_dir(recipe, flag, message, tmp_path):
+    """Not a traceback, exit 2, and no run.json left to refuse the corrected rerun."""
+    done = start_recipe(recipe, "tensorflow", flag, f"--output_dir={tmp_path / 'out'}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
 
 
 @pytest.mark.parametrize("recipe,flag,message", BAD_FLAGS)
