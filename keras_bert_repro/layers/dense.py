@@ -22,6 +22,12 @@ class Dense(keras.layers.Dense):
     (2, 5, 8)
     """
 
+    def quantize(self, mode=None, type_check=True, config=None):
+        """Keras' Dense quantization ("int8", "int4", "float8", ...). Keras refuses
+        subclasses that do not say they support it; this one does: its fast path
+        is only taken for float kernels."""
+        super().quantize(mode, type_check=False, config=config)
+
     def call(self, inputs, training=None):
         if keras.backend.backend() != "jax" or self.quantization_mode is not None:
             return super().call(inputs, training=training)

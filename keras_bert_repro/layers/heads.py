@@ -61,8 +61,18 @@ class MaskedLMHead(keras.layers.Layer):
         x = self.dense(x)
         x = keras.activations.gelu(x, approximate=self.activation == "gelu_approximate")
         x = self.layer_norm(x)
-        logits = ops.matmul(x, ops.transpose(self.token_embedding.embeddings))
+        logits = ops.matmul(x, ops.transpose(self._decoder_matrix(x.dtype)))
         return ops.cast(logits, "float32") + self.output_bias
+
+    def _decoder_matrix(self, dtype):
+        """The token embedding matrix; dequantized where the embedding is quantized
+        (its int8/int4 rows with one scale each, as Keras' Embedding stores them)."""
+        embedding = self.token_embedding
+        matrix = ops.cast(embedding.embeddings, dtype)
+        if embedding.quantization_mode in ("int8", "int4"):
+            matrix = ops.divide(matrix, ops.expand_dims(
+                ops.cast(embedding.embeddings_scale, dtype), -1))
+        return matrix
 
     def get_config(self):
         config = super().get_config()

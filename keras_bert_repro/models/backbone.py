@@ -4,9 +4,10 @@ import keras
 
 from keras_bert_repro import presets
 from keras_bert_repro.layers import PositionEmbedding, TransformerEncoderBlock, bert_initializer
-from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
 from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
+from keras_bert_repro.layers.encoder_block import LAYER_NORM_EPSILON
+from keras_bert_repro.models import dtype_maps, lora
 from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.weight_assignment import assign_backbone_weights
@@ -111,6 +112,8 @@ class BertBackbone(keras.Model):
             dtype=dtype,
             **kwargs,
         )
+        if dtype is not None:  # the model carries its policy, as every layer does
+            self.dtype_policy = dtype
 
         # === Config ===
         self.vocabulary_size = int(vocabulary_size)
@@ -130,6 +133,29 @@ class BertBackbone(keras.Model):
         check_backbone_inputs(inputs, self.vocabulary_size, self.num_segments,
                               self.max_sequence_length)
         return super().__call__(inputs, *args, **kwargs)
+
+    def enable_lora(self, rank, target_layer_names=None):
+        """LoRA: freezes every layer and trains rank-`rank` updates of the dense
+        layers named in `target_layer_names` (default the query and value
+        projections), as keras-hub's `enable_lora`. Task heads stay trainable.
+
+        Example:
+        >>> clf.backbone.enable_lora(8)  # doctest: +SKIP
+        """
+        lora.enable_lora(self, rank, target_layer_names)
+
+    def save_lora_weights(self, filepath):
+        """The LoRA updates alone, to `<name>.lora.h5`."""
+        lora.save_lora_weights(self, filepath)
+
+    def load_lora_weights(self, filepath):
+        """Loads `save_lora_weights`' file (enabling LoRA at its rank if needed)."""
+        lora.load_lora_weights(self, filepath)
+
+    @property
+    def token_embedding(self):
+        """The token embedding layer (keras-hub's name; the MLM decoder is tied to it)."""
+        return self.get_layer("token_embedding")
 
     @property
     def causal(self):
@@ -201,15 +227,14 @@ class BertBackbone(keras.Model):
             "causal": self.causal,
             "name": self.name,
             "trainable": self.trainable,
-            "dtype": keras.dtype_policies.serialize(self.dtype_policy),
+            # Quantized layers are named in a policy map, so a rebuilt model has them.
+            "dtype": keras.dtype_policies.serialize(
+                dtype_maps.policy_with_quantized(self.dtype_policy, self._flatten_layers())),
         }
 
     @classmethod
     def from_config(cls, config):
-        dtype = config.get("dtype")
-        if isinstance(dtype, dict):
-            config = {**config, "dtype": keras.dtype_policies.deserialize(dtype)}
-        return cls(**config)
+        return cls(**{**config, "dtype": dtype_maps.deserialize(config.get("dtype"))})
 
     @classmethod
     def from_preset(cls, preset, **kwargs):

@@ -3,6 +3,7 @@
 import keras
 
 from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.dtype_maps import layer_dtype
 from keras_bert_repro.models.example_checks import check_class_ids, check_targets
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertPreprocessor
@@ -65,12 +66,13 @@ class BertClassifier(BertTask):
 
     def __init__(self, backbone, num_classes, preprocessor=None, dropout=0.1, text_pairs=None,
                  **kwargs):
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="classifier_dropout")
         # Logits in float32 even under mixed precision, for a stable loss.
         logits_layer = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
-                                          dtype="float32", name="logits")
+                                          dtype=layer_dtype(dtype, "float32"), name="logits")
         # === Functional model ===
         inputs = backbone.input
         pooled = backbone.pool(inputs)

@@ -6,6 +6,7 @@ import keras
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.classifier import (
     check_classification_labels, classification_loss, classification_metrics)
+from keras_bert_repro.models.dtype_maps import layer_dtype
 from keras_bert_repro.models.input_checks import check_backbone_inputs
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertPreprocessor
@@ -90,12 +91,13 @@ class BertFeatureClassifier(BertTask):
         for layer in backbone.layers:
             layer.trainable = False
         backbone.trainable = False
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         features = FrozenFeatures(backbone, feature_layers, combine, name="features")
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="classifier_dropout")
         logits_layer = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
-                                          dtype="float32", name="logits")
+                                          dtype=layer_dtype(dtype, "float32"), name="logits")
         # === Functional model ===
         inputs = backbone.input
         token_features = features(inputs)

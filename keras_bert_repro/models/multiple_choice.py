@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.backbone import INPUT_NAMES
+from keras_bert_repro.models.dtype_maps import layer_dtype
 from keras_bert_repro.models.example_checks import check_class_ids, check_texts
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertMultipleChoicePreprocessor
@@ -64,13 +65,14 @@ class BertMultipleChoice(BertTask):
     preset_positional = ("num_choices", "sequence_length", "pad_to_multiple_of")
 
     def __init__(self, backbone, num_choices=4, preprocessor=None, dropout=0.1, **kwargs):
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         fold = _FoldChoices(name="fold_choices")
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="multiple_choice_dropout")
         # Scores in float32 even under mixed precision, for a stable loss.
         score_layer = keras.layers.Dense(1, kernel_initializer=bert_initializer(),
-                                         dtype="float32", name="choice_score")
+                                         dtype=layer_dtype(dtype, "float32"), name="choice_score")
         unfold = _UnfoldChoices(name="unfold_choices")
         # === Functional model ===
         inputs = {name: keras.Input(shape=(num_choices, None), dtype="int32", name=name)

@@ -7,6 +7,7 @@ from keras_bert_repro import presets
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.layers.heads import MaskedLMHead
 from keras_bert_repro.models.backbone import INPUT_NAMES
+from keras_bert_repro.models.dtype_maps import default_policy, layer_dtype
 from keras_bert_repro.models.task import BertTask, is_text
 from keras_bert_repro.models.weight_assignment import (
     assign_head_weights, head_variables, read_variables)
@@ -67,13 +68,14 @@ class BertPretrainer(BertTask):
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}.")
         if objective == "ltr":
             backbone.causal = True
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         mlm_head = MaskedLMHead(
             backbone.get_layer("token_embedding"), activation=backbone.activation,
-            dtype=backbone.dtype_policy, name="mlm_head")
+            dtype=layer_dtype(dtype, default_policy(backbone.dtype_policy)), name="mlm_head")
         # Google's [2, hidden] `cls/seq_relationship/output_weights`, transposed.
         nsp_head = keras.layers.Dense(
-            2, kernel_initializer=bert_initializer(), dtype="float32",
+            2, kernel_initializer=bert_initializer(), dtype=layer_dtype(dtype, "float32"),
             name="nsp_head") if objective == "mlm_nsp" else None
         # === Functional model ===
         inputs = {**backbone.input,

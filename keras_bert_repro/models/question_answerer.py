@@ -6,6 +6,7 @@ import keras
 
 from keras_bert_repro import presets
 from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.dtype_maps import layer_dtype
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertSquadPreprocessor, best_answers
 
@@ -48,10 +49,11 @@ class BertQuestionAnswerer(BertTask):
 
     def __init__(self, backbone, preprocessor=None, version_2_with_negative=False,
                  null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30, **kwargs):
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         # Logits in float32 even under mixed precision, for a stable loss.
         span_layer = keras.layers.Dense(2, kernel_initializer=bert_initializer(),
-                                        dtype="float32", name="span_logits")
+                                        dtype=layer_dtype(dtype, "float32"), name="span_logits")
         to_start_end = keras.layers.Permute((2, 1), dtype="float32", name="start_end_logits")
         # === Functional model ===
         inputs = backbone.input

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from keras_bert_repro import presets
 from keras_bert_repro.data import length_grouped_dataset
+from keras_bert_repro.models import dtype_maps
 from keras_bert_repro.models.backbone import BertBackbone
 from keras_bert_repro.models.checkpoint_export import check_format, save_foreign
 from keras_bert_repro.models.example_checks import check_sample_weight, check_texts
@@ -102,6 +103,14 @@ class BertTask(keras.Model):
         self.backbone = backbone
         self.preprocessor = preprocessor
         self.text_pairs = None if text_pairs is None else bool(text_pairs)
+        # The task carries the backbone's policy (its heads keep float32 logits).
+        self.dtype_policy = dtype_maps.default_policy(backbone.dtype_policy)
+
+    def _head_layers(self):
+        """The task's own layers, the backbone's excluded."""
+        backbone = {id(layer) for layer in self.backbone._flatten_layers()}
+        return [layer for layer in self._flatten_layers(include_self=False)
+                if id(layer) not in backbone]
 
     # === Raw text -> tf.data ===
     def _text_dataset(self, x, y=None, sample_weight=None, batch_size=32, shuffle=False,
@@ -329,11 +338,23 @@ class BertTask(keras.Model):
             if self.preprocessor is not None else None,
             "name": self.name,
             **({"text_pairs": self.text_pairs} if self.records_text_pairs else {}),
+            **self._head_dtype_config(),
         }
+
+    def _head_dtype_config(self):
+        """`{"dtype": policy map}` naming the quantized head layers, so that a task
+        rebuilt from its config builds them quantized (the backbone's config names
+        its own); `{}` when no head layer is quantized."""
+        policy = dtype_maps.policy_with_quantized("float32", self._head_layers())
+        if not isinstance(policy, dtype_maps.DTypePolicyMap):
+            return {}
+        return {"dtype": keras.dtype_policies.serialize(policy)}
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
+        if "dtype" in config:
+            config["dtype"] = dtype_maps.deserialize(config["dtype"])
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         if config.get("preprocessor") is not None:
             config["preprocessor"] = keras.saving.deserialize_keras_object(config["preprocessor"])

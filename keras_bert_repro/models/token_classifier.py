@@ -8,6 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_bert_repro.layers import bert_initializer
+from keras_bert_repro.models.dtype_maps import layer_dtype
 from keras_bert_repro.models.example_checks import check_texts
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.text import BertWordPreprocessor, to_ragged_words
@@ -99,12 +100,13 @@ class BertTokenClassifier(BertTask):
     def __init__(self, backbone, num_classes=None, preprocessor=None, dropout=0.1,
                  label_names=None, **kwargs):
         num_classes, label_names = _checked_labels(num_classes, label_names)
+        dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         head_dropout = keras.layers.Dropout(dropout, dtype=backbone.dtype_policy,
                                             name="token_classifier_dropout")
         # Logits in float32 even under mixed precision, for a stable loss.
         logits_layer = keras.layers.Dense(num_classes, kernel_initializer=bert_initializer(),
-                                          dtype="float32", name="logits")
+                                          dtype=layer_dtype(dtype, "float32"), name="logits")
         # === Functional model ===
         inputs = backbone.input
         sequence = backbone(inputs)["sequence_output"]
