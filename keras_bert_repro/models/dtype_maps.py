@@ -16,7 +16,9 @@ DTypePolicyMap = keras.dtype_policies.DTypePolicyMap
 def own_policy(layer):
     """The layer's own policy (its entry where it was built with a policy map)."""
     policy = layer.dtype_policy
-    return policy[layer.path] if isinstance(policy, DTypePolicyMap) else policy
+    if isinstance(policy, DTypePolicyMap):  # as Keras looks it up (no path: the default)
+        return policy[layer.path] if layer.path else policy.default_policy
+    return policy
 
 
 def default_policy(policy):
@@ -30,12 +32,11 @@ def policy_with_quantized(policy, layers):
     quantized = [layer for layer in layers if own_policy(layer).quantization_mode]
     if not quantized and not isinstance(policy, DTypePolicyMap):
         return policy
+    entries = dict(policy.items()) if isinstance(policy, DTypePolicyMap) else {}
+    entries.update((layer.path, own_policy(layer)) for layer in quantized)
     mapped = DTypePolicyMap(default_policy=default_policy(policy))
-    if isinstance(policy, DTypePolicyMap):
-        for path, entry in policy.items():
-            mapped[path] = entry
-    for layer in quantized:
-        mapped[layer.path] = own_policy(layer)
+    for path, entry in entries.items():
+        mapped[path] = entry
     return mapped
 
 

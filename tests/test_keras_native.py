@@ -1,0 +1,229 @@
+"""Keras' own model features on every model (issue 26): int8/float8 quantization that
+reaches every kernel and survives a save, dtype policies carried by the models, LoRA
+(and LoRA on an int8 backbone), and keras-hub's own model test harness on BertBackbone."""
+
+import numpy as np
+import pytest
+import keras
+from keras_hub.src.tests.test_case import TestCase as KerasHubTestCase
+
+import keras_bert_repro as kbr
+from keras_bert_repro.models.lora import lora_layers
+from tests.conftest import to_numpy
+
+TINY = dict(vocabulary_size=100, num_layers=2, num_heads=2, hidden_dim=32, intermediate_dim=64,
+            max_sequence_length=32)
+
+
+def _inputs(batch=2, length=6, seed=0):
+    ids = np.random.default_rng(seed).integers(4, 100, (batch, length)).astype("int32")
+    ids[:, 0], ids[:, -1] = 2, 3
+    return {"token_ids": ids, "segment_ids": np.zeros_like(ids),
+            "padding_mask": np.ones_like(ids)}
+
+
+def _task(name):
+    """A task of `name` on a fresh tiny backbone, and inputs for it."""
+    backbone, x = kbr.BertBackbone(**TINY), _inputs()
+    if name == "classifier":
+        return kbr.BertClassifier(backbone, num_classes=3), x
+    if name == "feature_classifier":
+        return kbr.BertFeatureClassifier(backbone, num_classes=2, feature_layers=(-2, -1)), x
+    if name == "token_classifier":
+        return kbr.BertTokenClassifier(backbone, num_classes=5), x
+    if name == "question_answerer":
+        return kbr.BertQuestionAnswerer(backbone), x
+    if name == "multiple_choice":
+        return (kbr.BertMultipleChoice(backbone, num_choices=2),
+                {k: np.stack([v, v[::-1]], axis=1) for k, v in x.items()})
+    return kbr.BertPretrainer(backbone), {**x, "mask_positions": np.array([[1, 2], [3, 4]])}
+
+
+# Each backend's pass quantizes two of the six tasks (a make test run covers all six,
+# each task on one backend; the backbone is quantized on every backend).
+TASKS_BY_BACKEND = {"tensorflow": ["classifier", "pretrainer"],
+                    "jax": ["token_classifier", "multiple_choice"],
+                    "torch": ["question_answerer", "feature_classifier"]}
+
+
+def _outputs(model, x):
+    return [to_numpy(o) for o in keras.tree.flatten(model(x))]
+
+
+def _kernel_layers(model):
+    """Layers that hold a kernel or an embedding matrix."""
+    return [layer for layer in model._flatten_layers()
+            if isinstance(layer, (keras.layers.Dense, keras.layers.EinsumDense,
+                                  keras.layers.Embedding))]
+
+
+def _saved_and_loaded(model, tmp_path, name="model.keras"):
+    path = str(tmp_path / name)
+    model.save(path)
+    return keras.saving.load_model(path)
+
+
+@pytest.mark.parametrize("mode", ["int8", "float8"])
+def test_quantize_reaches_every_kernel_of_the_backbone_and_survives_a_save(mode, tmp_path):
+    backbone, x = kbr.BertBackbone(**TINY), _inputs()
+    reference = _outputs(backbone, x)
+    backbone.quantize(mode)
+    layers = _kernel_layers(backbone)
+    left = [layer.path for layer in layers if layer.quantization_mode is None
+            # Keras quantizes embeddings to int8/int4 only.
+            and not (mode == "float8" and isinstance(layer, keras.layers.Embedding))]
+    assert left == [] and len(layers) == 2 + 2 * 6 + 1  # token, segment; 6 per block; pooler
+    quantized = _outputs(backbone, x)
+    for ours, float32 in zip(quantized, reference):
+        np.testing.assert_allclose(ours, float32, atol=0.1)
+    restored = _saved_and_loaded(backbone, tmp_path)
+    assert [layer.quantization_mode for layer in _kernel_layers(restored)] == [
+        layer.quantization_mode for layer in layers]
+    for ours, back in zip(quantized, _outputs(restored, x)):
+        np.testing.assert_array_equal(ours, back)
+    # The config carries the quantized layers: from_config builds them quantized.
+    rebuilt = kbr.BertBackbone.from_config(backbone.get_config())
+    assert sum(layer.quantization_mode == mode for layer in _kernel_layers(rebuilt)) == sum(
+        layer.quantization_mode == mode for layer in layers)
+
+
+@pytest.mark.parametrize("name", TASKS_BY_BACKEND[keras.backend.backend()])
+def test_every_task_quantizes_to_int8_whole_and_reloads_quantized(name, tmp_path):
+    task, x = _task(name)
+    reference = _outputs(task, x)
+    task.quantize("int8")
+    left = [layer.path for layer in _kernel_layers(task) if layer.quantization_mode is None]
+    assert left == []
+    quantized = _outputs(task, x)
+    for ours, float32 in zip(quantized, reference):
+        # MLM logits are sums over the hidden size of a random model: larger values
+        assert np.max(np.abs(ours - float32)) <= 0.1 * max(1.0, np.max(np.abs(float32)))
+    restored = _saved_and_loaded(task, tmp_path)
+    assert type(restored) is type(task)
+    for ours, back in zip(quantized, _outputs(restored, x)):
+        np.testing.assert_array_equal(ours, back)
+
+
+@pytest.mark.parametrize("dtype,compute", [("bfloat16", "bfloat16"),
+                                           ("mixed_bfloat16", "bfloat16"),
+                                           ("mixed_float16", "float16")])
+def test_the_models_carry_their_dtype_policy(dtype, compute):
+    backbone = kbr.BertBackbone(**TINY, dtype=dtype)
+    assert backbone.dtype_policy.name == dtype and backbone.compute_dtype == compute
+    assert {layer.dtype_policy.name for layer in backbone._flatten_layers()
+            if not isinstance(layer, keras.layers.InputLayer)} == {dtype}
+    assert kbr.BertBackbone.from_config(backbone.get_config()).dtype_policy.name == dtype
+    assert to_numpy(backbone(_inputs())["sequence_output"]).dtype == np.dtype(
+        keras.backend.standardize_dtype(compute)) or compute == "bfloat16"
+    classifier = kbr.BertClassifier(backbone, num_classes=2)
+    assert classifier.dtype_policy.name == dtype
+    assert classifier.get_layer("logits").dtype_policy.name == "float32"  # a stable loss
+    assert to_numpy(classifier(_inputs())).dtype == np.float32
+
+
+def _lora_classifier(quantize=None):
+    backbone = kbr.BertBackbone(**TINY)
+    classifier = kbr.BertClassifier(backbone, num_classes=2)
+    if quantize:
+        backbone.quantize(quantize)
+    return backbone, classifier
+
+
+def _fit(classifier, steps=3):
+    x = _inputs(batch=16, length=8, seed=1)
+    classifier.compile(optimizer=keras.optimizers.Adam(1e-2),
+                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    return classifier.fit(x, np.arange(16) % 2, batch_size=8, epochs=steps, verbose=0)
+
+
+def test_lora_trains_its_updates_alone_and_saves_them_apart(tmp_path):
+    backbone, classifier = _lora_classifier()
+    query = backbone.get_layer("transformer_layer_0").attention.query_dense
+    kernel = to_numpy(query.kernel)
+    frozen = {v.path: to_numpy(v) for v in backbone.weights}
+    backbone.enable_lora(4)
+    paths = sorted(lora.path for lora in lora_layers(backbone))
+    assert paths == [f"transformer_layer_{i}/attention/{name}"
+                     for i in (0, 1) for name in ("query", "value")]
+    trainable = {v.path for v in classifier.trainable_weights}
+    assert trainable == {f"{p}/{w}" for p in paths
+                         for w in ("bias", "lora_kernel_a", "lora_kernel_b")} | {
+        "logits/kernel", "logits/bias"}
+    _fit(classifier)
+    assert not np.allclose(to_numpy(query.lora_kernel_b), 0.0)  # the update trained
+    for v in backbone.weights:  # every weight of the backbone but LoRA's and biases kept
+        if v.path in frozen and not v.path.endswith("bias"):
+            np.testing.assert_array_equal(to_numpy(v), frozen[v.path])
+    x = _inputs()
+    trained = to_numpy(classifier(x))
+
+    backbone.save_lora_weights(str(tmp_path / "sst2.lora.h5"))
+    fresh_backbone, fresh = _lora_classifier()
+    for v, w in zip(fresh.weights, [w for w in classifier.weights if "lora" not in w.path]):
+        v.assign(w)  # the base model and head; the updates come from the file
+    fresh_backbone.load_lora_weights(str(tmp_path / "sst2.lora.h5"))
+    np.testing.assert_allclose(to_numpy(fresh(x)), trained, atol=1e-6)
+
+    # A .keras file holds the updates merged into the kernels (Keras' way).
+    restored = _saved_and_loaded(classifier, tmp_path)
+    assert lora_layers(restored.backbone) == []
+    np.testing.assert_allclose(to_numpy(restored(x)), trained, atol=1e-5)
+    assert not np.allclose(to_numpy(restored.backbone.get_layer("transformer_layer_0")
+                                    .attention.query_dense.kernel), kernel)
+
+
+def test_lora_refuses_what_it_cannot_do(tmp_path):
+    backbone, _ = _lora_classifier()
+    with pytest.raises(ValueError, match="LoRA is not enabled"):
+        backbone.save_lora_weights(str(tmp_path / "x.lora.h5"))
+    with pytest.raises(ValueError, match="positive integer"):
+        backbone.enable_lora(0)
+    with pytest.raises(ValueError, match="No dense layer of the backbone is named"):
+        backbone.enable_lora(2, target_layer_names=["qkv"])
+    backbone.enable_lora(2)
+    with pytest.raises(ValueError, match="enabled on this backbone already"):
+        backbone.enable_lora(2)
+    with pytest.raises(ValueError, match=r"end in '\.lora\.h5'"):
+        backbone.save_lora_weights(str(tmp_path / "x.h5"))
+    backbone.save_lora_weights(str(tmp_path / "rank2.lora.h5"))
+    other, _ = _lora_classifier()
+    other.enable_lora(4)
+    with pytest.raises(ValueError, match=r"LoRA A of shape \(32, 2\).*rank 4"):
+        other.load_lora_weights(str(tmp_path / "rank2.lora.h5"))
+
+
+def test_lora_on_an_int8_backbone_trains_and_reloads_quantized(tmp_path):
+    """Keras' QLoRA-like path: int8 kernels frozen, float32 updates trained."""
+    backbone, classifier = _lora_classifier(quantize="int8")
+    backbone.enable_lora(4)
+    history = _fit(classifier)
+    assert np.all(np.isfinite(history.history["loss"]))
+    x = _inputs()
+    trained = to_numpy(classifier(x))
+    restored = _saved_and_loaded(classifier, tmp_path)
+    modes = {layer.quantization_mode for layer in _kernel_layers(restored.backbone)}
+    assert modes == {"int8"}  # reloads quantized, the updates merged and requantized
+    np.testing.assert_allclose(to_numpy(restored(x)), trained, atol=0.05)
+
+
+class BertBackboneKerasHubHarnessTest(KerasHubTestCase):
+    """keras-hub's own backbone tests (its wheel's test harness), as every keras-hub
+    backbone passes them: serialization, variable lengths, tf.data predict, the
+    default name, mixed precision on every sublayer, int8/float8 quantization and
+    the .keras round trip."""
+
+    def setUp(self):
+        self.init_kwargs = dict(vocabulary_size=10, num_layers=2, num_heads=2, hidden_dim=2,
+                                intermediate_dim=4, max_sequence_length=5)
+        self.input_data = {"token_ids": np.ones((2, 5), dtype="int32"),
+                           "segment_ids": np.zeros((2, 5), dtype="int32"),
+                           "padding_mask": np.ones((2, 5), dtype="int32")}
+
+    def test_backbone_basics(self):
+        self.run_backbone_test(
+            cls=kbr.BertBackbone, init_kwargs=self.init_kwargs, input_data=self.input_data,
+            expected_output_shape={"sequence_output": (2, 5, 2), "pooled_output": (2, 2)})
+
+    def test_saved_model(self):
+        self.run_model_saving_test(cls=kbr.BertBackbone, init_kwargs=self.init_kwargs,
+                                   input_data=self.input_data)
