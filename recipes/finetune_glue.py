@@ -68,6 +68,10 @@ common_flags.define_output_flags(
     "(what recipes/export_serving.py exports).")
 flags.DEFINE_bool("predict_test", False, "Write test predictions in GLUE's submission format.")
 flags.DEFINE_bool("feature_based", False, "Freeze BERT; train a dense head on its hidden layers.")
+flags.register_multi_flags_validator(
+    ["feature_based", "lora_rank"], lambda f: not (f["feature_based"] and f["lora_rank"]),
+    message="--feature_based freezes the backbone and --lora_rank trains updates of it: "
+    "give one")
 flags.DEFINE_list("feature_layers", ["-4", "-3", "-2", "-1"],
                   "With --feature_based: hidden layers to concatenate (-1: last block).")
 flags.DEFINE_enum("feature_pooling", "mean", ["mean", "cls"],
@@ -118,6 +122,7 @@ def train_one(lr, seed, task, train, dev, preset, output_dir):
     else:
         model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
                                                sequence_length=FLAGS.sequence_length)
+    common_flags.apply_lora(model)
     model.compile(optimizer=kbr.training.bert_adamw(lr))
     name = run_name(lr, seed)
     run_dir = os.path.join(output_dir, name)

@@ -101,6 +101,7 @@ def main(_):
     label_names = label_names_of(train_tags)
     model = BertTokenClassifier.from_preset(preset, label_names=label_names,
                                             sequence_length=FLAGS.sequence_length)
+    common_flags.apply_lora(model)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
     verbose = common_flags.fit_verbosity()
 

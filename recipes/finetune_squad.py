@@ -97,6 +97,7 @@ def main(_):
         max_query_length=FLAGS.max_query_length,
         version_2_with_negative=FLAGS.version_2_with_negative,
         null_score_diff_threshold=FLAGS.null_score_diff_threshold)
+    common_flags.apply_lora(model)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
 
     start = time.perf_counter()

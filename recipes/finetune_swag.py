@@ -68,6 +68,7 @@ def main(_):
     keras.utils.set_random_seed(FLAGS.seed)
     model = BertMultipleChoice.from_preset(preset, num_choices=4,
                                            sequence_length=FLAGS.sequence_length)
+    common_flags.apply_lora(model)
     model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
 
     def dev_accuracy(epoch):

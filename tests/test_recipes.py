@@ -115,9 +115,10 @@ def test_ner_recipe_reports_entity_scores(tmp_path):
 
 def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
     squad_file = shared_data("squad", "dev-v1.1.json")
-    run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}",
-               "--max_train_examples=32", "--max_eval_examples=12", "--epochs=1",
-               f"--output_dir={tmp_path}", "--nosave_model")
+    out = run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}",
+                     "--max_train_examples=32", "--max_eval_examples=12", "--epochs=1",
+                     "--lora_rank=4", f"--output_dir={tmp_path}", "--nosave_model")
+    assert "LoRA rank 4: " in out  # the updates and the span head train, nothing else
     results = json.load(open(tmp_path / "results.json"))
     assert results["train_questions"] == 32 and results["eval_questions"] == 12
     assert 0.0 <= results["metrics"]["f1"] <= 100.0
@@ -128,7 +129,7 @@ def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
     assert all(text and text in contexts[qid] for qid, text in predictions.items())
     refused_rerun("finetune_squad", "tensorflow", tmp_path, f"--squad_file={squad_file}",
                   "--max_train_examples=32", "--max_eval_examples=12", "--epochs=2",
-                  differs="epochs: 1 there, 2 now")
+                  "--lora_rank=4", differs="epochs: 1 there, 2 now")
 
 
 def test_swag_recipe_on_swag_csv_layout(tmp_path):
@@ -165,6 +166,8 @@ BAD_FLAGS = [
     ("finetune_glue", "--learning_rates=3e-5,-1", "learning rates are positive numbers"),
     ("finetune_glue", "--batch_size=0", "--batch_size=0"),
     ("finetune_glue", "--task=foo", "--task=foo: value should be one of <cola|sst2"),
+    ("finetune_glue", "--feature_based --lora_rank=4", "give one"),
+    ("finetune_ner", "--lora_rank=0", "--lora_rank=0"),
     ("finetune_ner", "--learning_rate=0", "the learning rate must be positive"),
     ("finetune_squad", "--train_fraction=2", "--train_fraction=2"),
     ("finetune_swag", "--sequence_length=0", "--sequence_length=0"),
@@ -198,7 +201,7 @@ def test_a_missing_path_is_one_line_and_claims_no_output_dir(recipe, flag, messa
 def test_a_bad_number_stops_the_recipe_before_any_work_in_one_line(recipe, flag, message,
                                                                      tmp_path):
     output = "--output" if recipe == "learn_vocabulary" else "--output_dir"
-    done = start_recipe(recipe, "tensorflow", flag, f"{output}={tmp_path / 'out'}",
+    done = start_recipe(recipe, "tensorflow", *flag.split(), f"{output}={tmp_path / 'out'}",
                         *(["--input_pattern=x"] if recipe == "learn_vocabulary" else []))
     assert done.returncode != 0
     assert message in done.stderr and "Traceback" not in done.stderr, done.stderr[-2000:]
