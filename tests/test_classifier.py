@@ -138,6 +138,20 @@ def test_sentence_pairs_and_regression(small_classifier):
     assert single.text_pairs is False
 
 
+def test_keras_hub_habits_on_raw_text(small_classifier):
+    """fit(..., validation_split=) and predict_on_batch on raw text, as in keras-hub."""
+    texts, labels = read_glue(str(shared_data("glue")), "sst2", "dev")
+    texts, labels = texts[:40], np.array(labels[:40])
+    history = small_classifier.fit(texts, labels, validation_split=0.25, batch_size=16,
+                                   epochs=1, verbose=0)
+    assert "val_loss" in history.history and "val_accuracy" in history.history
+    # the last quarter (10 texts) is the validation set, as Keras' rule has it
+    evaluated = small_classifier.evaluate(texts[30:], labels[30:], return_dict=True, verbose=0)
+    np.testing.assert_allclose(history.history["val_loss"][0], evaluated["loss"], rtol=1e-4)
+    np.testing.assert_allclose(to_numpy(small_classifier.predict_on_batch(texts[:8])),
+                               small_classifier.predict(texts[:8], verbose=0), atol=1e-5)
+
+
 def test_keras_file_round_trip_keeps_preprocessor_and_weights(small_classifier, tmp_path):
     path = os.path.join(tmp_path, "clf.keras")
     small_classifier.save(path)

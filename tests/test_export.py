@@ -143,3 +143,18 @@ def test_ids_only_export_needs_no_tf_text(classifier, tmp_path):
         **{k: np.asarray(v).tolist() for k, v in classifier.preprocessor(["a b"]).items()}}})
     np.testing.assert_allclose(np.array(out["ids"]["logits"]),
                                classifier.predict(["a b"], verbose=0), atol=1e-4)
+
+
+def test_an_int8_classifier_exports_and_serves_raw_text(classifier, texts, tmp_path):
+    """A quantized model serves as its Keras self does (from any backend: the export
+    rebuilds it on TensorFlow from its .keras file, quantized layers included)."""
+    quantized = kbr.BertClassifier.from_config(classifier.get_config())
+    quantized.set_weights(classifier.get_weights())
+    quantized.quantize("int8")
+    export_dir = str(tmp_path / "sst2_int8" / "1")
+    kbr.export_saved_model(quantized, export_dir)
+    out = serve(export_dir, {"q": {"signature": "serving_default", "text": texts[:8]}})
+    np.testing.assert_allclose(np.array(out["q"]["logits"]),
+                               quantized.predict(texts[:8], verbose=0), atol=1e-4)
+    np.testing.assert_allclose(np.array(out["q"]["logits"]),
+                               classifier.predict(texts[:8], verbose=0), atol=0.05)

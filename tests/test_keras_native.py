@@ -81,6 +81,11 @@ def test_quantize_reaches_every_kernel_of_the_backbone_and_survives_a_save(mode,
         layer.quantization_mode for layer in layers]
     for ours, back in zip(quantized, _outputs(restored, x)):
         np.testing.assert_array_equal(ours, back)
+    # Presets hold float weights: a quantized model says so instead of writing int8 as floats.
+    for format in ("own", "hf"):
+        with pytest.raises(ValueError, match=f"The model is quantized \\({mode}\\)"):
+            backbone.save_to_preset(str(tmp_path / format), format=format)
+        assert not (tmp_path / format).exists()
     # The config carries the quantized layers: from_config builds them quantized.
     rebuilt = kbr.BertBackbone.from_config(backbone.get_config())
     assert sum(layer.quantization_mode == mode for layer in _kernel_layers(rebuilt)) == sum(

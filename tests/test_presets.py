@@ -276,3 +276,9 @@ def test_task_from_preset_takes_its_arguments_by_position_and_refuses_unknown(mi
         kbr.BertClassifier.from_preset(minilm_dir, 2, 64, 16, "extra")
     with pytest.raises(ValueError, match="exceeds the model's position table"):
         kbr.BertClassifier.from_preset(minilm_dir, 2, sequence_length=1024)
+    # keras-hub's preprocessor= : the caller's own, or None for none.
+    own = kbr.BertPreprocessor.from_preset(minilm_dir, 32)
+    assert kbr.BertClassifier.from_preset(minilm_dir, 2, preprocessor=own).preprocessor is own
+    assert kbr.BertClassifier.from_preset(minilm_dir, 2, preprocessor=None).preprocessor is None
+    with pytest.raises(ValueError, match="with preprocessor= given, set them on it"):
+        kbr.BertClassifier.from_preset(minilm_dir, 2, sequence_length=64, preprocessor=own)

@@ -162,6 +162,19 @@ def test_detokenize_joins_word_pieces(uncased):
     assert text.numpy()[0].decode() == "unbelievably , tokenization works ."
 
 
+def test_keras_hub_tokenizer_names(uncased):
+    """tokenize, get_vocabulary, vocabulary_size() and detokenize to Python text, as
+    keras-hub's tokenizers have them (vocabulary_size also reads as an int)."""
+    tok, _ = uncased
+    assert tok.vocabulary_size() == tok.vocabulary_size == len(tok.get_vocabulary()) == 30522
+    assert tok.get_vocabulary()[tok.token_to_id("[CLS]")] == "[CLS]"
+    ids = tok.tokenize(["Unbelievably, tokenization works."])
+    assert ids.to_list() == tok(["Unbelievably, tokenization works."]).to_list()
+    assert tok.detokenize(ids.to_list()[0]) == "unbelievably , tokenization works ."
+    assert tok.detokenize(np.array(ids.to_list()[0])) == "unbelievably , tokenization works ."
+    assert tok.detokenize(ids.to_list() * 2) == ["unbelievably , tokenization works ."] * 2
+
+
 def test_vocabulary_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         kbr.BertTokenizer(str(tmp_path / "missing.txt"))
@@ -360,3 +373,19 @@ def test_no_private_tensorflow_text_api():
     offenders = {str(p.relative_to(root.parent)): lines for p in sorted(root.rglob("*.py"))
                  if (lines := private_op_imports(p.read_text(encoding="utf-8")))}
     assert offenders == {}
+
+
+def test_tokenizer_and_preprocessor_save_to_preset_round_trip(tmp_path):
+    """keras-hub's save_to_preset on the text side: vocabulary and casing come back."""
+    cased = kbr.BertTokenizer(str(shared_data("vocab", "bert-base-cased-vocab.txt")),
+                              lowercase=False)
+    cased.save_to_preset(str(tmp_path / "tok"))
+    back = kbr.BertTokenizer.from_preset(str(tmp_path / "tok"))
+    assert back.lowercase is False and back.get_vocabulary() == cased.get_vocabulary()
+    text = ["Hello World, ÉTÉ."]
+    assert back(text).to_list() == cased(text).to_list()
+    pre = kbr.BertPreprocessor(cased, sequence_length=16)
+    pre.save_to_preset(str(tmp_path / "pre"))
+    again = kbr.BertPreprocessor.from_preset(str(tmp_path / "pre"), sequence_length=16)
+    for key, value in pre(text).items():
+        np.testing.assert_array_equal(np.asarray(again(text)[key]), np.asarray(value))

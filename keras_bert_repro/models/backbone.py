@@ -284,7 +284,7 @@ class BertBackbone(keras.Model):
         >>> bb.save_to_preset("/tmp/bert_hf", vocabulary="vocab.txt", format="hf")  # doctest: +SKIP
         >>> transformers.BertModel.from_pretrained("/tmp/bert_hf")  # doctest: +SKIP
         """
-        if check_format(format) != "own":
+        if check_format(format, self) != "own":
             save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
                          allow_gelu_change)
             return

@@ -10,10 +10,18 @@ OWN_FORMATS = ("own", presets.reader.OWN_FORMAT)
 FORMATS = ("own", *presets.WRITERS)
 
 
-def check_format(format):
-    """`"own"` or the foreign layout named by `format`; raises on an unknown one."""
+def check_format(format, model=None):
+    """`"own"` or the foreign layout named by `format`; raises on an unknown one, and
+    for a quantized `model`: presets hold float weights (a quantized model saves as
+    `.keras`)."""
     if format not in OWN_FORMATS and format not in presets.WRITERS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
+    quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
+                        if layer.quantization_mode}) if model is not None else []
+    if quantized:
+        raise ValueError(f"The model is quantized ({', '.join(quantized)}); presets hold float "
+                         "weights. Save it with model.save('....keras'), or write the preset "
+                         "before quantize().")
     return "own" if format in OWN_FORMATS else format
 
 
@@ -70,7 +78,7 @@ def check_savable(model, format, vocabulary=None, lowercase=None, allow_gelu_cha
     Example:
     >>> check_savable(pretrainer, "google", vocabulary="vocab.txt")  # doctest: +SKIP
     """
-    if check_format(format) != "own":
+    if check_format(format, model) != "own":
         checkpoint = model_checkpoint(model, format, vocabulary, lowercase, with_arrays=False)
         presets.check_writable(checkpoint, format, allow_gelu_change)
 

@@ -70,6 +70,16 @@ def _text_pairs(x):
     return isinstance(x, tuple) and len(x) == 2
 
 
+def _split_tail(values, fraction):
+    """`values` (a list, an array, or a tuple of them: pairs) cut into the first
+    `1 - fraction` and the last `fraction` of rows, as Keras' `validation_split`."""
+    if isinstance(values, tuple):
+        heads, tails = zip(*(_split_tail(v, fraction) for v in values))
+        return heads, tails
+    cut = int(len(values) * (1.0 - fraction))
+    return values[:cut], values[cut:]
+
+
 def _slices(x):
     return tuple(_slices(p) for p in x) if isinstance(x, tuple) else tf.constant(
         np.asarray(x, dtype=object).astype(str) if isinstance(x, list) else x)
@@ -249,9 +259,22 @@ class BertTask(keras.Model):
         >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
         """
         _refuse_empty(x, "fit")
+        validation_split = kwargs.pop("validation_split", 0.0)
         if self._wants_text(x):
             if not isinstance(x, tf.data.Dataset):
                 self._check_examples(x, y, sample_weight)
+            if validation_split and not isinstance(x, tf.data.Dataset):
+                if validation_data is not None:
+                    raise ValueError("Give validation_split or validation_data, not both.")
+                # Keras' rule: the last examples, before any shuffling.
+                (x, x_val), (y, y_val) = _split_tail(x, validation_split), \
+                    _split_tail(y, validation_split)
+                if sample_weight is not None:
+                    sample_weight, w_val = _split_tail(sample_weight, validation_split)
+                    validation_data = (x_val, y_val, w_val)
+                else:
+                    validation_data = (x_val, y_val)
+                validation_split = 0.0
             if self.records_text_pairs:
                 self.text_pairs = _text_pairs(x)
             # The dataset knows its batch count, which sizes the schedule.
@@ -268,6 +291,8 @@ class BertTask(keras.Model):
         self._size_schedule(x, epochs, steps_per_epoch, batch_size)
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset brings its own order (Keras warns otherwise)
+        if validation_split:
+            kwargs["validation_split"] = validation_split
         return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
                            validation_data=validation_data, shuffle=shuffle,
                            sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
@@ -302,6 +327,13 @@ class BertTask(keras.Model):
                 return self._predict_text(x, batch_size or 64, verbose)
             x, batch_size = self._text_dataset(x, batch_size=batch_size or 64), None
         return super().predict(x, batch_size=batch_size, verbose=verbose, **kwargs)
+
+    def predict_on_batch(self, x):
+        """`keras.Model.predict_on_batch`, also on raw text (one batch, preprocessed)."""
+        if self._wants_text(x) and not isinstance(x, tf.data.Dataset):
+            self._count_examples(x)
+            x = self.preprocessor(_slices(x))
+        return super().predict_on_batch(x)
 
     def _predict_text(self, x, batch_size, verbose):
         """In-memory text: each batch through the traced preprocessor (~1 ms) and
@@ -373,6 +405,7 @@ class BertTask(keras.Model):
         to its longest row rounded up to `pad_to_multiple_of`, None: always to
         `sequence_length`) go to the preprocessor; `dtype` to the backbone (e.g.
         `"mixed_bfloat16"`); the rest, and `args`, to the task's constructor.
+        `preprocessor=` gives one of your own (or None for none) instead.
 
         Example:
         >>> clf = BertClassifier.from_preset("/path/to/model", num_classes=2)  # doctest: +SKIP
@@ -392,7 +425,14 @@ class BertTask(keras.Model):
         if length is not None and length > backbone.max_sequence_length:
             raise ValueError(f"sequence_length={length} exceeds the model's position table "
                              f"({backbone.max_sequence_length}).")
-        preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
+        if "preprocessor" in task_kwargs:  # keras-hub's: one of the caller's, or None
+            given = sorted(set(kwargs) & set(cls.preprocessor_defaults))
+            if given:
+                raise ValueError(f"{given} configure the preprocessor from_preset builds; "
+                                 "with preprocessor= given, set them on it.")
+            preprocessor = task_kwargs.pop("preprocessor")
+        else:
+            preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
         model = cls(backbone, preprocessor=preprocessor, **task_kwargs)
         model.load_preset_heads(path, head)
         return model
@@ -418,7 +458,7 @@ class BertTask(keras.Model):
         parameters = inspect.signature(cls.__init__).parameters
         known = {name for name, p in parameters.items()
                  if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)}
-        known = (known - {"self", "backbone", "preprocessor"}) | set(cls.MODEL_ARGUMENTS)
+        known = (known - {"self", "backbone"}) | set(cls.MODEL_ARGUMENTS)
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise TypeError(f"{cls.__name__}.from_preset got unknown argument(s) {unknown}; "
@@ -487,7 +527,7 @@ class BertTask(keras.Model):
         >>> clf.save_to_preset("/tmp/sst2_hf", format="hf")  # doctest: +SKIP
         >>> BertForSequenceClassification.from_pretrained("/tmp/sst2_hf")  # doctest: +SKIP
         """
-        if check_format(format) == "own":
+        if check_format(format, self) == "own":
             if vocabulary is None and self.preprocessor is not None:
                 vocabulary = self.preprocessor.tokenizer.vocabulary
             self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)

@@ -25,7 +25,7 @@ from keras_bert_repro.presets.reader import (
     read_backbone_weights, read_head_weights, read_task_head, resolve_preset)
 from keras_bert_repro.presets.registry import PRESETS, Preset, get_preset, list_presets
 from keras_bert_repro.presets.tokenizer_files import (
-    infer_lowercase, tokenizer_lowercase, vocabulary_file)
+    infer_lowercase, tokenizer_lowercase, vocabulary_file, write_tokenizer_files)
 from keras_bert_repro.presets.weight_names import BACKBONE_PREFIX, HEAD_PREFIX, HEADS
 from keras_bert_repro.presets.writer import (
     WRITERS, UnsupportedCheckpoint, check_writable, write_checkpoint)

@@ -3,6 +3,8 @@
 import json
 import os
 
+from keras_bert_repro.presets.file_io import write_json, write_tokens
+
 # Google, HF and ours keep `vocab.txt`; keras-hub keeps it under assets/.
 VOCAB_PATHS = ("vocab.txt", os.path.join("assets", "tokenizer", "vocabulary.txt"))
 # (file, key) of the casing flag in HF's, keras-hub's and our tokenizer configs.
@@ -39,3 +41,19 @@ def infer_lowercase(tokens):
     """True when no ordinary word of the vocabulary has an upper-case letter."""
     words = [t for t in tokens if not (t.startswith("[") and t.endswith("]"))]
     return not any(t != t.lower() for t in words)
+
+
+def write_tokenizer_files(preset_dir, tokens, lowercase):
+    """`vocab.txt` and the casing (`do_lower_case` in `tokenizer_config.json`, kept
+    beside any other keys the file has): what every tokenizer loader here, and HF's,
+    reads back."""
+    os.makedirs(preset_dir, exist_ok=True)
+    write_tokens(os.path.join(preset_dir, VOCAB_PATHS[0]), tokens)
+    config_file = os.path.join(preset_dir, CASING_KEYS[0][0])
+    config = {}
+    if os.path.isfile(config_file):
+        with open(config_file, encoding="utf-8") as f:
+            config = json.load(f)
+    config.setdefault("tokenizer_class", "BertTokenizer")
+    config[CASING_KEYS[0][1]] = bool(lowercase)
+    write_json(config_file, config)

@@ -30,6 +30,11 @@ class PreprocessorLayer(TFTextLayer):
             config["tokenizer"] = keras.saving.deserialize_keras_object(config["tokenizer"])
         return cls(**config)
 
+    def save_to_preset(self, preset_dir):
+        """Writes the tokenizer's files (vocabulary, casing) that `from_preset` reads;
+        the preprocessor's own arguments are given again there."""
+        self.tokenizer.save_to_preset(preset_dir)
+
     @classmethod
     def from_preset(cls, preset, *args, **kwargs):
         """The tokenizer of `preset` (a registry name or a directory in any layout);

@@ -1,6 +1,7 @@
 """BertTokenizer: the original BERT tokenization as a Keras layer on TF Text."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
@@ -57,7 +58,16 @@ class BertTokenizer(TFTextLayer):
 
     @property
     def vocabulary_size(self):
-        return len(self.vocabulary)
+        """The number of tokens: an int, also callable (`vocabulary_size()`, keras-hub's)."""
+        return _CallableCount(len(self.vocabulary))
+
+    def get_vocabulary(self):
+        """The tokens in id order (keras-hub's name)."""
+        return list(self.vocabulary)
+
+    def tokenize(self, text):
+        """Same as calling the tokenizer (keras-hub's name)."""
+        return self(text)
 
     def token_to_id(self, token):
         """The id of `token`; raises KeyError naming it if it is not in the vocabulary."""
@@ -114,14 +124,29 @@ class BertTokenizer(TFTextLayer):
         return _merge_inner(self._wordpiece.tokenize(words))
 
     def detokenize(self, ids):
-        """Ids -> text, WordPiece continuations joined (`##`), words space-separated."""
-        ids = tf.ragged.constant(ids) if isinstance(ids, list) else ids
-        return self._wordpiece.detokenize(tf.cast(ids, tf.int32))
+        """Ids -> text, WordPiece continuations joined (`##`), words space-separated.
+        Python or numpy ids give Python strings (one for a flat list of ids, a list for
+        a batch), as keras-hub's tokenizers; tensors give a string tensor."""
+        tensor = isinstance(ids, (tf.Tensor, tf.RaggedTensor))
+        if not tensor:
+            ids = np.asarray(ids).tolist() if isinstance(ids, np.ndarray) else ids
+            ids = tf.ragged.constant(ids if ids else [], dtype=tf.int32)
+        text = self._wordpiece.detokenize(tf.cast(ids, tf.int32))
+        if tensor:
+            return text
+        text = text.numpy()
+        return text.decode("utf-8") if isinstance(text, bytes) else [
+            t.decode("utf-8") for t in text.tolist()]
 
     def get_config(self):
         config = super().get_config()
         config.update(vocabulary=self.vocabulary, lowercase=self.lowercase)
         return config
+
+    def save_to_preset(self, preset_dir):
+        """Writes the vocabulary and casing (`vocab.txt`, `tokenizer_config.json`), which
+        `from_preset(preset_dir)` (and HF's `BertTokenizer`) read back."""
+        presets.write_tokenizer_files(preset_dir, self.vocabulary, self.lowercase)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
@@ -149,3 +174,11 @@ def _merge_inner(ids):
     `basic_tokenizer` docstring)."""
     return tf.RaggedTensor.from_row_splits(
         ids.values.values, tf.gather(ids.values.row_splits, ids.row_splits), validate=False)
+
+
+class _CallableCount(int):
+    """An int that also answers being called: `tokenizer.vocabulary_size` reads as
+    before and as keras-hub's `vocabulary_size()`."""
+
+    def __call__(self):
+        return int(self)
