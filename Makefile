@@ -25,21 +25,26 @@ demo: install
 # busy), each into its own log, printed in order; fail if any fails. Tests marked
 # backend_independent (pure TF Text / numpy, or subprocesses that pick their own
 # backend) run once: with the first backend, except those marked spawns_recipes,
-# which go to the last one so that the runs end at about the same time.
+# which go to the last one, and spawns_training (pre-training runs), which go to the
+# middle one, so that the runs end at about the same time.
 # TEST_JOBS=1 runs them one after another.
 TEST_JOBS ?= 3
 FIRST_BACKEND := $(firstword $(BACKENDS))
 LAST_BACKEND := $(lastword $(BACKENDS))
+# The second of three or more backends (else the last) also runs spawns_training.
+MIDDLE_BACKEND := $(if $(word 3,$(BACKENDS)),$(word 2,$(BACKENDS)),$(LAST_BACKEND))
 test: install
 	$(VENV)/bin/lint-imports --no-cache --no-logo
 	@logs=$$(mktemp -d); pids=""; \
 	echo "pytest on $(BACKENDS) ($(TEST_JOBS) at a time); each backend's log follows when all end"; \
 	for b in $(BACKENDS); do \
-	  if [ $$b = $(FIRST_BACKEND) ] && [ $$b = $(LAST_BACKEND) ]; then select=""; \
-	  elif [ $$b = $(FIRST_BACKEND) ]; then select="not spawns_recipes"; \
-	  elif [ $$b = $(LAST_BACKEND) ]; then select="not backend_independent or spawns_recipes"; \
-	  else select="not backend_independent"; fi; \
-	  ( KERAS_BACKEND=$$b $(PY) -m pytest -q $(PYTEST_ARGS) -m "$$select" tests \
+	  if [ $$b = $(FIRST_BACKEND) ] && [ $$b = $(LAST_BACKEND) ]; then select=""; else \
+	    select="not backend_independent"; \
+	    [ $$b = $(FIRST_BACKEND) ] && select="$$select or (backend_independent and not spawns_recipes and not spawns_training)"; \
+	    [ $$b = $(MIDDLE_BACKEND) ] && select="$$select or spawns_training"; \
+	    [ $$b = $(LAST_BACKEND) ] && select="$$select or spawns_recipes"; \
+	  fi; \
+	  ( KERAS_BACKEND=$$b $(PY) -m pytest -q --durations=12 $(PYTEST_ARGS) -m "$$select" tests \
 	      > $$logs/$$b.log 2>&1; echo $$? > $$logs/$$b.rc ) & \
 	  pids="$$pids $$!"; \
 	  if [ $(TEST_JOBS) = 1 ]; then wait; fi; \

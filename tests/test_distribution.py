@@ -267,6 +267,7 @@ def _vocab():
 
 
 @pytest.mark.backend_independent
+@pytest.mark.spawns_training
 def test_killed_pretraining_resumes_from_its_last_checkpoint(tmp_path):
     import keras
 
@@ -334,6 +335,7 @@ if __name__ == "__main__":
 
 
 @pytest.mark.backend_independent
+@pytest.mark.spawns_training
 def test_pretraining_exports_a_bert_for_pretraining_that_predicts_our_token_ids(
         tmp_path, minilm_dir):
     """`--export_format=hf`: the trained BERT-Tiny's MLM and NSP heads, in HF's layout."""
@@ -401,6 +403,7 @@ def test_pretraining_refuses_records_made_with_another_vocabulary(tmp_path):
 
 
 @pytest.mark.backend_independent
+@pytest.mark.spawns_training
 def test_a_run_folder_refuses_a_run_with_other_settings(tmp_path):
     out = tmp_path / "run"
     command = [sys.executable, "recipes/pretrain_tpu.py", "--strategy=one_device",

