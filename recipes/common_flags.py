@@ -223,16 +223,13 @@ def claim_output_dir(output_dir, settings, recipe):
                 else os.remove(target)
     settings = json.loads(json.dumps(settings))  # as it reads back (tuples -> lists)
     if os.path.isfile(path):
-        with open(path, encoding="utf-8") as f:
-            recorded = json.load(f)["settings"]
-        differ = sorted(k for k in set(recorded) | set(settings)
-                        if recorded.get(k) != settings.get(k))
-        if differ:
-            shown = "; ".join(f"{k}: {recorded.get(k)!r} there, {settings.get(k)!r} now"
-                              for k in differ[:4])
-            raise UsageError(f"{output_dir} holds a run with other settings "
-                             f"({shown}{'; ...' if len(differ) > 4 else ''}); pass --overwrite "
-                             "to start over, or give another --output_dir.")
+        # (Imported here, like every recipe's library import: --help stays quick.)
+        from keras_bert_repro.presets.recorded_settings import describe_changes
+
+        changes = describe_changes(read_json(path)["settings"], settings)
+        if changes:
+            raise UsageError(f"{output_dir} holds a run with other settings ({changes}); pass "
+                             "--overwrite to start over, or give another --output_dir.")
         return True
     if os.path.isdir(output_dir) and os.listdir(output_dir):
         # A run from before run.json existed: it cannot be checked, only recorded.

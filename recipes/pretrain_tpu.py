@@ -155,14 +155,11 @@ def _segments(start, end, every):
     step `start` to `end` with a checkpoint at every multiple of `every` and at `end`
     (which need not be one): a short first epoch up to the next multiple, whole
     epochs of `every`, a short last one."""
+    head = min(-start % every, end - start)
+    body = (end - start - head) // every
+    tail = end - start - head - body * every
     segments = []
-    for kind in ("head", "body", "tail"):
-        if kind == "head":
-            steps, epochs = min(-start % every, end - start), 1
-        elif kind == "body":
-            steps, epochs = every, (end - start) // every
-        else:
-            steps, epochs = end - start, 1
+    for steps, epochs in ((head, 1), (every, body), (tail, 1)):
         if steps and epochs:
             segments.append((start, steps, epochs))
             start += steps * epochs

@@ -37,6 +37,7 @@ from tqdm import tqdm
 from keras_bert_repro.data.pretraining_documents import list_files
 from keras_bert_repro.data.pretraining_instances import (
     check_max_seq_length, create_training_instances, read_corpus)
+from keras_bert_repro.presets.recorded_settings import describe_changes
 
 MANIFEST = "pretraining_data.json"
 SHARD_SUFFIX = ".tfrecord"
@@ -348,20 +349,12 @@ def _check_manifest(output_dir, settings):
     if tf.io.gfile.exists(path):
         with tf.io.gfile.GFile(path) as f:
             old = json.load(f)
-        changed = sorted(k for k in set(old) | set(settings) if old.get(k) != settings.get(k))
-        if changed:
-            shown = "; ".join(f"{k}: {_short(old.get(k))} there, {_short(settings.get(k))} now"
-                              for k in changed[:3])
+        changes = describe_changes(old, settings, limit=3)
+        if changes:
             raise ValueError(f"{output_dir} holds shards made with other settings "
-                             f"({shown}{'; ...' if len(changed) > 3 else ''}; see {path}); "
-                             "use another output_dir or empty it.")
+                             f"({changes}; see {path}); use another output_dir or empty it.")
         return
     _write_atomically(path, lambda tmp: _write_json(tmp, settings))
-
-
-def _short(value, width=60):
-    text = repr(value)
-    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def _write_json(path, data):

@@ -64,7 +64,7 @@ def export_saved_model(task, export_dir, pairs=None, signatures=("text", "ids"),
     if "text" in signatures and task.preprocessor is None:
         raise ValueError("A text signature needs the task's preprocessor; export with "
                          "signatures=('ids',) or attach one (e.g. a BertPreprocessor).")
-    label_names = check_task(task, pairs, label_names, text="text" in signatures)
+    label_names = check_task(task, label_names, text="text" in signatures)
     pairs = served_pairs(task, pairs)
     model_name = model_name or os.path.basename(os.path.dirname(os.path.abspath(export_dir)))
     options = {"pairs": pairs, "signatures": signatures, "model_name": model_name,

@@ -52,13 +52,12 @@ def served_pairs(task, pairs):
     return bool(pairs)
 
 
-def check_task(task, pairs, label_names, text=True):
+def check_task(task, label_names, text=True):
     """Raises on a task the export cannot serve; returns the token classifier's
     label names (None for other tasks). `text`: a text signature is exported."""
     if not isinstance(task, EXPORTABLE):
         raise TypeError(f"Cannot export {type(task).__name__}: export takes "
                         f"{', '.join(cls.__name__ for cls in EXPORTABLE)}.")
-    served_pairs(task, pairs)
     if isinstance(task, BertTokenClassifier):
         return checked_label_names(task, label_names, required=text)
     if label_names is not None:

@@ -34,10 +34,7 @@ def policy_with_quantized(policy, layers):
         return policy
     entries = dict(policy.items()) if isinstance(policy, DTypePolicyMap) else {}
     entries.update((layer.path, own_policy(layer)) for layer in quantized)
-    mapped = DTypePolicyMap(default_policy=default_policy(policy))
-    for path, entry in entries.items():
-        mapped[path] = entry
-    return mapped
+    return _policy_map(default_policy(policy), entries)
 
 
 def layer_dtype(dtype, default):
@@ -45,8 +42,12 @@ def layer_dtype(dtype, default):
     policy map, the map's entries over `default`."""
     if not isinstance(dtype, DTypePolicyMap):
         return default
+    return _policy_map(default, dict(dtype.items()))
+
+
+def _policy_map(default, entries):
     mapped = DTypePolicyMap(default_policy=default)
-    for path, entry in dtype.items():
+    for path, entry in entries.items():
         mapped[path] = entry
     return mapped
 

@@ -259,11 +259,11 @@ class BertTask(keras.Model):
         >>> clf.fit(["great film", "dull plot"], [1, 0], epochs=3)  # doctest: +SKIP
         """
         _refuse_empty(x, "fit")
-        validation_split = kwargs.pop("validation_split", 0.0)
         if self._wants_text(x):
             if not isinstance(x, tf.data.Dataset):
                 self._check_examples(x, y, sample_weight)
-            if validation_split and not isinstance(x, tf.data.Dataset):
+            if kwargs.get("validation_split") and not isinstance(x, tf.data.Dataset):
+                validation_split = kwargs.pop("validation_split")
                 if validation_data is not None:
                     raise ValueError("Give validation_split or validation_data, not both.")
                 # Keras' rule: the last examples, before any shuffling.
@@ -274,7 +274,6 @@ class BertTask(keras.Model):
                     validation_data = (x_val, y_val, w_val)
                 else:
                     validation_data = (x_val, y_val)
-                validation_split = 0.0
             if self.records_text_pairs:
                 self.text_pairs = _text_pairs(x)
             # The dataset knows its batch count, which sizes the schedule.
@@ -291,8 +290,6 @@ class BertTask(keras.Model):
         self._size_schedule(x, epochs, steps_per_epoch, batch_size)
         if isinstance(x, tf.data.Dataset):
             shuffle = False  # a dataset brings its own order (Keras warns otherwise)
-        if validation_split:
-            kwargs["validation_split"] = validation_split
         return super().fit(x=x, y=y, batch_size=batch_size, epochs=epochs,
                            validation_data=validation_data, shuffle=shuffle,
                            sample_weight=sample_weight, steps_per_epoch=steps_per_epoch, **kwargs)
