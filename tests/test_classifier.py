@@ -150,6 +150,13 @@ def test_keras_hub_habits_on_raw_text(small_classifier):
     np.testing.assert_allclose(history.history["val_loss"][0], evaluated["loss"], rtol=1e-4)
     np.testing.assert_allclose(to_numpy(small_classifier.predict_on_batch(texts[:8])),
                                small_classifier.predict(texts[:8], verbose=0), atol=1e-5)
+    # One text (or one pair) is a batch of one; fit still refuses it (no silent batch).
+    np.testing.assert_allclose(small_classifier.predict(texts[3], verbose=0),
+                               small_classifier.predict(texts[3:4], verbose=0), atol=1e-5)
+    pair = small_classifier.predict((texts[0], texts[1]), verbose=0)
+    assert pair.shape == (1, 2)
+    np.testing.assert_allclose(pair, small_classifier.predict(([texts[0]], [texts[1]]),
+                                                              verbose=0), atol=1e-5)
 
 
 def test_keras_file_round_trip_keeps_preprocessor_and_weights(small_classifier, tmp_path):

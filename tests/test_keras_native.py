@@ -3,6 +3,7 @@ reaches every kernel and survives a save, dtype policies carried by the models, 
 (and LoRA on an int8 backbone), and keras-hub's own model test harness on BertBackbone."""
 
 import numpy as np
+import tensorflow as tf
 import pytest
 import keras
 from keras_hub.src.tests.test_case import TestCase as KerasHubTestCase
@@ -83,11 +84,17 @@ def test_quantize_reaches_every_kernel_of_the_backbone_and_survives_a_save(mode,
         layer.quantization_mode for layer in layers]
     for ours, back in zip(quantized, _outputs(restored, x)):
         np.testing.assert_array_equal(ours, back)
-    # Presets hold float weights: a quantized model says so instead of writing int8 as floats.
-    for format in ("own", "hf"):
-        with pytest.raises(ValueError, match=f"The model is quantized \\({mode}\\)"):
-            backbone.save_to_preset(str(tmp_path / format), format=format)
-        assert not (tmp_path / format).exists()
+    # Foreign layouts hold float weights: a quantized model says so instead of
+    # writing int8 as floats; this library's preset keeps it quantized.
+    with pytest.raises(ValueError, match=f"The model is quantized \\({mode}\\); the hf"):
+        backbone.save_to_preset(str(tmp_path / "hf"), format="hf")
+    assert not (tmp_path / "hf").exists()
+    backbone.save_to_preset(str(tmp_path / "own"))
+    from_preset = kbr.BertBackbone.from_preset(str(tmp_path / "own"))
+    assert [layer.quantization_mode for layer in _kernel_layers(from_preset)] == [
+        layer.quantization_mode for layer in layers]
+    for ours, back in zip(quantized, _outputs(from_preset, x)):
+        np.testing.assert_array_equal(ours, back)
     # The config carries the quantized layers: from_config builds them quantized.
     rebuilt = kbr.BertBackbone.from_config(backbone.get_config())
     assert sum(layer.quantization_mode == mode for layer in _kernel_layers(rebuilt)) == sum(
@@ -217,6 +224,36 @@ if keras.backend.backend() != "jax":
         modes = {layer.quantization_mode for layer in _kernel_layers(restored.backbone)}
         assert modes == {"int8"}  # reloads quantized, the updates merged and requantized
         np.testing.assert_allclose(to_numpy(restored(x)), trained, atol=0.05)
+        # As a preset: the same, through from_preset (no num_classes needed).
+        classifier.save_to_preset(str(tmp_path / "qlora"))
+        from_preset = kbr.BertClassifier.from_preset(str(tmp_path / "qlora"), preprocessor=None)
+        assert {layer.quantization_mode for layer in _kernel_layers(from_preset.backbone)} == {
+            "int8"}
+        np.testing.assert_allclose(to_numpy(from_preset(x)), to_numpy(restored(x)), atol=1e-6)
+
+
+def test_a_task_saved_as_a_preset_comes_back_whole(tmp_path):
+    """keras-hub's habit: `task.save_to_preset(dir)`, then `Task.from_preset(dir)` with
+    no head arguments gives the same model: head, label names, preprocessor settings."""
+    tokenizer = kbr.BertTokenizer(VOCAB)
+    tagger = kbr.BertTokenClassifier(
+        kbr.BertBackbone(**HARNESS_BACKBONE), label_names=["O", "B-PER", "I-PER"],
+        preprocessor=kbr.BertWordPreprocessor(tokenizer, sequence_length=12))
+    tagger.save_to_preset(str(tmp_path / "ner"))
+    back = kbr.BertTokenClassifier.from_preset(str(tmp_path / "ner"))
+    assert back.label_names == ["O", "B-PER", "I-PER"] and back.preprocessor.sequence_length == 12
+    x = tagger.preprocessor([["the", "dog", "sat"]])
+    np.testing.assert_allclose(to_numpy(back(x)), to_numpy(tagger(x)), atol=1e-6)
+    # Arguments given win over the saved ones; a head that no longer fits starts fresh.
+    longer = kbr.BertTokenClassifier.from_preset(str(tmp_path / "ner"), sequence_length=16)
+    assert longer.preprocessor.sequence_length == 16
+    np.testing.assert_allclose(to_numpy(longer(x)), to_numpy(tagger(x)), atol=1e-6)
+    with pytest.warns(UserWarning, match="head that does not fit this model"):
+        kbr.BertTokenClassifier.from_preset(str(tmp_path / "ner"), label_names=["O", "B", "I", "E"])
+    # Its encoder serves other tasks (a fresh head) and the backbone.
+    classifier = kbr.BertClassifier.from_preset(str(tmp_path / "ner"), num_classes=2)
+    np.testing.assert_array_equal(to_numpy(classifier.backbone.token_embedding.embeddings),
+                                  to_numpy(tagger.backbone.token_embedding.embeddings))
 
 
 class BertBackboneKerasHubHarnessTest(KerasHubTestCase):
@@ -240,3 +277,144 @@ class BertBackboneKerasHubHarnessTest(KerasHubTestCase):
     def test_saved_model(self):
         self.run_model_saving_test(cls=kbr.BertBackbone, init_kwargs=self.init_kwargs,
                                    input_data=self.input_data)
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "quick", "brown", "fox", "a",
+         "dog", "sat", "on", "mat", ".", "?", "where", "did", "it"]
+HARNESS_BACKBONE = dict(vocabulary_size=len(VOCAB), num_layers=2, num_heads=2, hidden_dim=4,
+                        intermediate_dim=8, max_sequence_length=24)
+SENTENCES = ["the quick brown fox.", "a dog sat on the mat."]
+
+
+def _harness_backbone():
+    return kbr.BertBackbone(**HARNESS_BACKBONE)
+
+
+def _tokenizer():
+    return kbr.BertTokenizer(VOCAB)
+
+
+# The classifier's harness runs in every pass, every task's in the torch pass (about
+# 2 s a task there); on TF and JAX the harness's three fits compile three train steps
+# (15-20 s a task), so one more task runs in the TF pass for CI's time.
+HARNESS_TASKS_BY_BACKEND = {"tensorflow": ["multiple_choice"], "jax": [],
+                            "torch": ["question_answerer", "multiple_choice",
+                                      "feature_classifier", "token_classifier", "pretrainer"]}
+
+
+def _harness_runs(name):
+    return pytest.mark.skipif(name not in HARNESS_TASKS_BY_BACKEND[keras.backend.backend()],
+                              reason=f"the {name} harness runs in another backend's pass")
+
+
+class TaskKerasHubHarnessTest(KerasHubTestCase):
+    """keras-hub's `run_task_test` (its wheel's harness) on the tasks: config round
+    trip, the preprocessor's `(x, y, sample_weight)` protocol matching the model's
+    inputs, predict on raw text = on a dataset = on a dataset mapped through the
+    preprocessor with `task.preprocessor = None`, fit on each, and `compile=False`.
+
+    Where `predict` on raw input returns decoded predictions by design (one label
+    per word for NER, answer strings for SQuAD) and pre-training masks at random,
+    the same checks run but the raw-vs-preprocessed predict comparison, which is
+    replaced by the logits' shape on preprocessed input."""
+
+    def test_classifier(self):
+        preprocessor = kbr.BertPreprocessor(_tokenizer(), sequence_length=12)
+        self.run_task_test(
+            cls=kbr.BertClassifier,
+            init_kwargs=dict(backbone=_harness_backbone(), preprocessor=preprocessor,
+                             num_classes=2),
+            train_data=(SENTENCES, np.array([1, 0])), expected_output_shape=(2, 2))
+
+    @_harness_runs("feature_classifier")
+    def test_feature_classifier(self):
+        preprocessor = kbr.BertPreprocessor(_tokenizer(), sequence_length=12)
+        self.run_task_test(
+            cls=kbr.BertFeatureClassifier,
+            init_kwargs=dict(backbone=_harness_backbone(), preprocessor=preprocessor,
+                             num_classes=3, feature_layers=(-2, -1)),
+            train_data=((SENTENCES, SENTENCES[::-1]), np.array([2, 0])),
+            expected_output_shape=(2, 3))
+
+    @_harness_runs("multiple_choice")
+    def test_multiple_choice(self):
+        preprocessor = kbr.BertMultipleChoicePreprocessor(_tokenizer(), sequence_length=12)
+        endings = np.array([["the dog sat.", "a fox sat."], ["on the mat.", "the fox?"]])
+        self.run_task_test(
+            cls=kbr.BertMultipleChoice,
+            init_kwargs=dict(backbone=_harness_backbone(), preprocessor=preprocessor,
+                             num_choices=2),
+            train_data=((np.array(SENTENCES), endings), np.array([0, 1])),
+            expected_output_shape=(2, 2))
+
+    def _run_task_checks(self, task, x, y, dataset, preprocessed, logits_shape,
+                         compile_off):
+        """run_task_test's checks after its serialization test and raw predicts, but
+        the raw-vs-preprocessed predict comparison."""
+        preprocessor = task.preprocessor
+        keras.tree.assert_same_paths(preprocessed[0], task._inputs_struct)
+        task.preprocessor = None
+        logits = task.predict(dataset.map(preprocessor) if preprocessed is None
+                              else preprocessed[0])
+        self.assertEqual(tuple(keras.tree.flatten(logits)[0].shape), logits_shape)
+        x_pre, y_pre, weights = keras.utils.unpack_x_y_sample_weight(preprocessed)
+        task.fit(x_pre, y_pre, sample_weight=weights)
+        task.preprocessor = preprocessor
+        task.fit(x, y)
+        with self.assertRaisesRegex(ValueError, "You must call `compile"):
+            compile_off().fit(x, y)
+
+    @_harness_runs("token_classifier")
+    def test_token_classifier(self):
+        preprocessor = kbr.BertWordPreprocessor(_tokenizer(), sequence_length=12)
+        words = [s.split() for s in SENTENCES]
+        labels = [[1, 0, 2, 0], [0, 1, 1, 0, 2, 0]]
+        kwargs = dict(backbone=_harness_backbone(), preprocessor=preprocessor, num_classes=3)
+        task = kbr.BertTokenClassifier(**kwargs)
+        self.run_serialization_test(task)
+        x, y = tf.ragged.constant(words), tf.ragged.constant(labels)
+        dataset = tf.data.Dataset.from_tensor_slices((x, y)).ragged_batch(2)
+        predicted = task.predict(words)
+        for ours, from_dataset in zip(predicted, task.predict(dataset)):
+            np.testing.assert_array_equal(ours, from_dataset)  # one label per word
+        self.assertEqual([len(p) for p in predicted], [4, 6])
+        task.fit(dataset)
+        self._run_task_checks(task, words, labels, dataset, preprocessor(x, y), (2, 12, 3),
+                              lambda: kbr.BertTokenClassifier(**kwargs, compile=False))
+
+    @_harness_runs("question_answerer")
+    def test_question_answerer(self):
+        preprocessor = kbr.BertSquadPreprocessor(_tokenizer(), sequence_length=16,
+                                                 doc_stride=4, max_query_length=4)
+        x = (["where did it sit?", "where did the fox sit?"], SENTENCES[::-1])
+        y = [{"text": "the mat", "answer_start": 13}, None]
+        kwargs = dict(backbone=_harness_backbone(), preprocessor=preprocessor)
+        task = kbr.BertQuestionAnswerer(**kwargs)
+        self.run_serialization_test(task)
+        answers = task.predict(x)  # one answer string per question
+        self.assertEqual(len(answers), 2)
+        self.assertTrue(all(isinstance(a, str) for a in answers))
+        features = preprocessor(x, answers=y)
+        self._run_task_checks(task, x, y, None, (features.inputs, features.positions),
+                              (len(features), 2, 16),
+                              lambda: kbr.BertQuestionAnswerer(**kwargs, compile=False))
+
+    @_harness_runs("pretrainer")
+    def test_pretrainer(self):
+        preprocessor = kbr.BertPretrainingPreprocessor(_tokenizer(), sequence_length=16,
+                                                       max_predictions_per_seq=4, seed=1)
+        pairs = (SENTENCES, SENTENCES[::-1], np.array([0, 1]))
+        dataset = tf.data.Dataset.from_tensor_slices(pairs).batch(2)
+        kwargs = dict(backbone=_harness_backbone(), preprocessor=preprocessor)
+        task = kbr.BertPretrainer(**kwargs)
+        masked = next(iter(dataset.map(preprocessor)))
+        self.run_serialization_test(task)
+        keras.tree.assert_same_paths(masked[0], task._inputs_struct)
+        task.fit(dataset)  # raw text through the preprocessor
+        task.preprocessor = None
+        outputs = task.predict(dataset.map(preprocessor))
+        self.assertEqual(tuple(outputs["mlm"].shape), (2, 4, len(VOCAB)))
+        task.fit(dataset.map(preprocessor))
+        task.preprocessor = preprocessor
+        with self.assertRaisesRegex(ValueError, "You must call `compile"):
+            kbr.BertPretrainer(**kwargs, compile=False).fit(dataset)

@@ -1,5 +1,7 @@
 """BertBackbone: the encoder of the paper as a Keras functional model."""
 
+import os
+
 import keras
 
 from keras_bert_repro import presets
@@ -134,6 +136,12 @@ class BertBackbone(keras.Model):
                               self.max_sequence_length)
         return super().__call__(inputs, *args, **kwargs)
 
+    def quantize(self, mode, **kwargs):
+        """Keras' `quantize` ("int8", "float8", ...) on every kernel and embedding
+        lookup; the config then names the quantized layers (see `dtype_maps`)."""
+        with dtype_maps.quiet_quantize():
+            super().quantize(mode, **kwargs)
+
     def enable_lora(self, rank, target_layer_names=None):
         """LoRA: freezes every layer and trains rank-`rank` updates of the dense
         layers named in `target_layer_names` (default the query and value
@@ -252,7 +260,11 @@ class BertBackbone(keras.Model):
                              f"shapes. Allowed: {OVERRIDABLE}.")
         path = presets.resolve_preset(preset)
         fmt = presets.detect_format(path)
-        backbone = cls(**{**presets.read_backbone_config(path, fmt), **kwargs})
+        config = presets.read_backbone_config(path, fmt)
+        if "dtype" in config:  # a quantized preset: its map, over the dtype asked for
+            kwargs["dtype"] = dtype_maps.rebased(dtype_maps.deserialize(config.pop("dtype")),
+                                                 kwargs.get("dtype"))
+        backbone = cls(**{**config, **kwargs})
         assign_backbone_weights(backbone, presets.read_backbone_weights(path, fmt))
         return backbone
 
@@ -288,8 +300,15 @@ class BertBackbone(keras.Model):
             save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
                          allow_gelu_change)
             return
-        presets.write_own_config(preset_dir, {k: v for k, v in self.get_config().items()
-                                              if k not in NOT_IN_PRESET})
-        self.save_weights(presets.own_weights_file(preset_dir))
+        config = {k: v for k, v in self.get_config().items() if k not in NOT_IN_PRESET}
+        quantized = dtype_maps.policy_with_quantized("float32", self._flatten_layers())
+        if dtype_maps.quantized_entries(quantized):  # the int8 / float8 layers, by path
+            config["dtype"] = keras.dtype_policies.serialize(quantized)
+        weights = presets.own_weights_file(preset_dir)
+        os.makedirs(preset_dir, exist_ok=True)
+        partial = weights.replace(".weights.h5", ".partial.weights.h5")
+        self.save_weights(partial)  # renamed once whole: a crash leaves no half file
+        os.replace(partial, weights)
+        presets.write_own_config(preset_dir, config)
         if vocabulary is not None:
             presets.write_vocabulary(preset_dir, vocabulary)

@@ -12,17 +12,20 @@ FORMATS = ("own", *presets.WRITERS)
 
 def check_format(format, model=None):
     """`"own"` or the foreign layout named by `format`; raises on an unknown one, and
-    for a quantized `model`: presets hold float weights (a quantized model saves as
-    `.keras`)."""
+    for a quantized `model` in a foreign layout, whose files hold float weights
+    (this library's layout and `.keras` files keep it quantized)."""
     if format not in OWN_FORMATS and format not in presets.WRITERS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
+    if format in OWN_FORMATS:
+        return "own"
     quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
                         if layer.quantization_mode}) if model is not None else []
     if quantized:
         raise presets.UnsupportedCheckpoint(
-            f"The model is quantized ({', '.join(quantized)}); presets hold float weights. "
-            "Save it with model.save('....keras'), or write the preset before quantize().")
-    return "own" if format in OWN_FORMATS else format
+            f"The model is quantized ({', '.join(quantized)}); the {format} layout holds "
+            "float weights. Save it in this library's layout (format='own') or with "
+            "model.save('....keras'), or write the preset before quantize().")
+    return format
 
 
 def model_checkpoint(model, format, vocabulary=None, lowercase=None, with_arrays=True):

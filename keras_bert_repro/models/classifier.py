@@ -82,7 +82,7 @@ class BertClassifier(BertTask):
         self._init_task(backbone, preprocessor, text_pairs)
         self.num_classes = int(num_classes)
         self.dropout = float(dropout)
-        self.compile()
+        self._compile_by_default()
 
     def _check_labels(self, y, count):
         check_classification_labels(y, count, self.num_classes)

@@ -8,6 +8,9 @@ Example:
 >>> kbr.BertBackbone.from_config(bb.get_config())  # int8 layers again  # doctest: +SKIP
 """
 
+import contextlib
+import warnings
+
 import keras
 
 DTypePolicyMap = keras.dtype_policies.DTypePolicyMap
@@ -37,6 +40,27 @@ def policy_with_quantized(policy, layers):
     return _policy_map(default_policy(policy), entries)
 
 
+def quantized_entries(policy):
+    """The entries of a policy map whose layers are quantized (`{}` if none)."""
+    if not isinstance(policy, DTypePolicyMap):
+        return {}
+    return {path: entry for path, entry in policy.items() if entry.quantization_mode}
+
+
+def rebased(policy, default):
+    """The quantized entries of the map `policy` over the policy `default` (a name
+    or policy; None keeps the map's own), each quantized from `default`'s dtypes:
+    a quantized preset loaded with `dtype="mixed_bfloat16"` computes in bfloat16."""
+    if default is None:
+        return policy
+    default = keras.dtype_policies.get(default)
+    if isinstance(default, DTypePolicyMap):
+        return default
+    entries = {path: keras.dtype_policies.get(f"{entry.quantization_mode}_from_{default.name}")
+               for path, entry in quantized_entries(policy).items()}
+    return _policy_map(default, entries)
+
+
 def layer_dtype(dtype, default):
     """What a head layer is built with: `default` (e.g. float32 logits), or under a
     policy map, the map's entries over `default`."""
@@ -55,3 +79,22 @@ def _policy_map(default, entries):
 def deserialize(dtype):
     """A config's dtype entry (a name, a serialized policy or map) as a policy."""
     return keras.dtype_policies.deserialize(dtype) if isinstance(dtype, dict) else dtype
+
+
+# Layers Keras' `Model.quantize` warns about ("does not have a `quantize` method")
+# though they hold no kernel to quantize: the text layers, dropout, layer norms, and
+# the position table (Keras quantizes `Embedding` lookups, keras-hub's position
+# embeddings stay float too).
+NOTHING_TO_QUANTIZE = ("InputLayer", "Dropout", "LayerNormalization", "PositionEmbedding",
+                       "Activation", "BertTokenizer", r"Bert\w*Preprocessor")
+
+
+@contextlib.contextmanager
+def quiet_quantize():
+    """Keras' `quantize` without its warning for each layer with nothing to quantize
+    (a layer with a kernel left float still warns)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=rf"Layer ({'|'.join(NOTHING_TO_QUANTIZE)}) does not have a "
+            r"`quantize` method")
+        yield

@@ -117,7 +117,7 @@ class BertFeatureClassifier(BertTask):
         self.combine = combine
         self.pooling = pooling
         self.dropout = float(dropout)
-        self.compile()
+        self._compile_by_default()
 
     def compile(self, optimizer="auto", **kwargs):
         """`"auto"`: the paper's AdamW recipe at peak rate 1e-3, for the head alone."""

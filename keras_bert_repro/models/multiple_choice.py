@@ -84,7 +84,7 @@ class BertMultipleChoice(BertTask):
         self._init_task(backbone, preprocessor)
         self.num_choices = int(num_choices)
         self.dropout = float(dropout)
-        self.compile()
+        self._compile_by_default()
 
     def _wants_text(self, x):
         if isinstance(x, tuple) and len(x) == 2 and not isinstance(x[1], tf.data.Dataset):

@@ -90,7 +90,7 @@ class BertPretrainer(BertTask):
         # === Config ===
         self._init_task(backbone, preprocessor)
         self.objective = objective
-        self.compile()
+        self._compile_by_default()
 
     # === Training API ===
     def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto",
@@ -157,11 +157,15 @@ class BertPretrainer(BertTask):
 
     @classmethod
     def _split_preset_kwargs(cls, kwargs):
-        """`objective` goes to both; every other argument to the preprocessor (e.g.
-        `whole_word_masking=True`, `seed`)."""
+        """`objective` goes to both, the Keras model's arguments (`name`, `compile`,
+        ...) and `preprocessor=` to the task; every other argument to the
+        preprocessor (e.g. `whole_word_masking=True`, `seed`)."""
         objective = kwargs.get("objective", "mlm_nsp")
-        preprocessor = {**cls.preprocessor_defaults, **kwargs, "objective": objective}
-        return {"objective": objective}, preprocessor
+        task_keys = (*cls.MODEL_ARGUMENTS, "preprocessor")
+        task = {k: v for k, v in kwargs.items() if k in task_keys}
+        preprocessor = {**cls.preprocessor_defaults, "objective": objective,
+                        **{k: v for k, v in kwargs.items() if k not in task_keys}}
+        return {**task, "objective": objective}, preprocessor
 
     def load_preset_heads(self, path, head=None):
         """The pre-training heads, when the checkpoint has them: Google's TF1

@@ -7,7 +7,7 @@ import keras
 from keras_bert_repro import presets
 from keras_bert_repro.layers import bert_initializer
 from keras_bert_repro.models.dtype_maps import layer_dtype
-from keras_bert_repro.models.task import BertTask
+from keras_bert_repro.models.task import BertTask, one_example_as_batch
 from keras_bert_repro.text import BertSquadPreprocessor, best_answers
 
 
@@ -66,7 +66,7 @@ class BertQuestionAnswerer(BertTask):
         self.null_score_diff_threshold = float(null_score_diff_threshold)
         self.n_best_size = int(n_best_size)
         self.max_answer_length = int(max_answer_length)
-        self.compile()
+        self._compile_by_default()
 
     def default_loss(self):
         # Labels [batch, 2] against logits [batch, 2, seq]: the mean over both
@@ -124,7 +124,9 @@ class BertQuestionAnswerer(BertTask):
     def predict(self, x, batch_size=None, return_details=False, **kwargs):
         """`(questions, contexts)` -> one answer string per question (with
         `return_details`, dicts with character spans, scores and the n-best);
-        backbone inputs -> `[windows, 2, seq]` logits."""
+        backbone inputs -> `[windows, 2, seq]` logits. One `(question, context)`
+        pair of strings is a batch of one."""
+        x = one_example_as_batch(x)
         if not self._wants_text(x):
             return super().predict(x, batch_size=batch_size, **kwargs)
         self._check_examples(x, call="predict")

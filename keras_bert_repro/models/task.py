@@ -44,6 +44,16 @@ def is_text(x):
     return False
 
 
+def one_example_as_batch(x):
+    """One text (or a pair of texts) as a batch of one, as keras-hub's `predict`
+    takes it; anything else unchanged."""
+    if isinstance(x, (str, bytes)):
+        return [x]
+    if isinstance(x, tuple) and len(x) == 2 and all(isinstance(p, (str, bytes)) for p in x):
+        return ([x[0]], [x[1]])
+    return x
+
+
 def _refuse_empty(x, call):
     """An empty list (or pair of them) of examples: one clear error, not Keras'."""
     parts = x if isinstance(x, tuple) else (x,)
@@ -104,10 +114,29 @@ class BertTask(keras.Model):
     preprocessor_defaults = {"sequence_length": 128, "pad_to_multiple_of": 16}
     preset_positional = ("num_classes", "sequence_length", "pad_to_multiple_of")
     # Keras Model arguments `from_preset` passes on to the constructor.
-    MODEL_ARGUMENTS = ("name", "trainable")
+    MODEL_ARGUMENTS = ("name", "trainable", "compile")
     # Classifiers take single texts or pairs: `fit` records which in `text_pairs`, the
     # config keeps it, and the SavedModel export takes its signature from it.
     records_text_pairs = False
+    # Arguments that describe one thing (a task's classes and their names): given one,
+    # `from_preset` drops the saved others.
+    linked_arguments = ()
+
+    def __init__(self, *args, compile=True, **kwargs):
+        """`compile=False` leaves the model uncompiled (keras-hub's switch); by
+        default each task compiles itself with the paper's recipe."""
+        super().__init__(*args, **kwargs)
+        self._compiles_itself = bool(compile)
+
+    def _compile_by_default(self):
+        if self._compiles_itself:
+            self.compile()
+
+    def quantize(self, mode, **kwargs):
+        """Keras' `quantize` ("int8", "float8", ...) on every kernel and embedding
+        lookup; the config then names the quantized layers (see `dtype_maps`)."""
+        with dtype_maps.quiet_quantize():
+            super().quantize(mode, **kwargs)
 
     def _init_task(self, backbone, preprocessor, text_pairs=None):
         self.backbone = backbone
@@ -297,7 +326,8 @@ class BertTask(keras.Model):
     def _size_schedule(self, x, epochs, steps_per_epoch, batch_size):
         """Gives a `WarmupLinearDecay` left without `total_steps` (or sized by an
         earlier fit) the step count of this fit, starting at the current step."""
-        schedule = getattr(self.optimizer, "_learning_rate", None)
+        # (Uncompiled: nothing to size; Keras' fit says to compile.)
+        schedule = getattr(getattr(self, "optimizer", None), "_learning_rate", None)
         if not isinstance(schedule, WarmupLinearDecay):
             return
         if schedule.total_steps is not None and not getattr(schedule, "_sized_by_fit", False):
@@ -316,6 +346,9 @@ class BertTask(keras.Model):
         self.train_function = None  # re-trace: the schedule's constants changed
 
     def predict(self, x, batch_size=None, verbose="auto", **kwargs):
+        """`keras.Model.predict`, also on raw text: a list of texts (or a pair of
+        lists), a dataset of them, or one text (a batch of one)."""
+        x = one_example_as_batch(x)
         _refuse_empty(x, "predict")
         if self._wants_text(x):
             if not isinstance(x, tf.data.Dataset):
@@ -327,6 +360,7 @@ class BertTask(keras.Model):
 
     def predict_on_batch(self, x):
         """`keras.Model.predict_on_batch`, also on raw text (one batch, preprocessed)."""
+        x = one_example_as_batch(x)
         if self._wants_text(x) and not isinstance(x, tf.data.Dataset):
             self._count_examples(x)
             x = self.preprocessor(_slices(x))
@@ -415,10 +449,19 @@ class BertTask(keras.Model):
         task_kwargs, preprocessor_kwargs = cls._split_preset_kwargs(kwargs)
         cls._check_task_kwargs(task_kwargs)
         path = presets.resolve_preset(preset)
+        saved = cls._saved_task(path)
+        if saved is not None:  # this task, saved by save_to_preset: its settings
+            task_kwargs, preprocessor_kwargs = cls._with_saved_settings(
+                saved, kwargs, task_kwargs, preprocessor_kwargs)
         head = presets.read_task_head(path) if cls.head_layer else None
         task_kwargs = cls._kwargs_from_head(head, task_kwargs)
         backbone = BertBackbone.from_preset(path, dtype=dtype)
         length = preprocessor_kwargs.get("sequence_length")
+        if length is not None and "sequence_length" not in kwargs and (
+                saved is None or "sequence_length" not in (saved.get("preprocessor") or {})):
+            # The default length, on a model with a shorter position table: its table.
+            length = preprocessor_kwargs["sequence_length"] = min(
+                length, backbone.max_sequence_length)
         if length is not None and length > backbone.max_sequence_length:
             raise ValueError(f"sequence_length={length} exceeds the model's position table "
                              f"({backbone.max_sequence_length}).")
@@ -431,8 +474,59 @@ class BertTask(keras.Model):
         else:
             preprocessor = cls.preprocessor_class.from_preset(path, **preprocessor_kwargs)
         model = cls(backbone, preprocessor=preprocessor, **task_kwargs)
-        model.load_preset_heads(path, head)
+        if saved is not None:
+            model._load_saved_head(saved, path)
+        else:
+            model.load_preset_heads(path, head)
         return model
+
+    @classmethod
+    def _saved_task(cls, path):
+        """The `task.json` (with the head's arrays) of a preset `save_to_preset` wrote
+        for this task class; None for other presets (their encoder alone loads)."""
+        saved = presets.read_own_task(path)
+        if saved is None or saved.get("registered_name") != keras.saving.get_registered_name(cls):
+            return None
+        return saved
+
+    @classmethod
+    def _with_saved_settings(cls, saved, given, task_kwargs, preprocessor_kwargs):
+        """The saved task's and preprocessor's arguments, under those `given` (one of
+        `linked_arguments` given drops the saved others of its group)."""
+        dropped = set(given).union(*(group for group in cls.linked_arguments
+                                     if set(group) & set(given)))
+        config = {k: v for k, v in saved["config"].items() if k not in dropped}
+        if "dtype" in config:  # the quantized head layers
+            config["dtype"] = dtype_maps.deserialize(config["dtype"])
+        explicit = {k: v for k, v in task_kwargs.items() if k in given}
+        task_kwargs = {**{k: v for k, v in task_kwargs.items() if k not in config},
+                       **config, **explicit}
+        preprocessor_kwargs = {**preprocessor_kwargs, **(saved.get("preprocessor") or {}),
+                               **{k: v for k, v in preprocessor_kwargs.items() if k in given}}
+        return task_kwargs, preprocessor_kwargs
+
+    def _saved_head_variables(self):
+        """`{variable path: variable}` of the task's own weights (the backbone's
+        aside): what `save_to_preset` writes to `task.weights.h5`."""
+        backbone = {id(v) for v in self.backbone.weights}
+        variables = {}
+        for variable in self.weights:
+            if id(variable) not in backbone:
+                variables.setdefault(variable.path, variable)
+        return variables
+
+    def _load_saved_head(self, saved, path):
+        """The head's arrays from a preset of this task; a head that does not fit
+        (e.g. `num_classes` given otherwise) starts fresh, with a warning."""
+        variables, arrays = self._saved_head_variables(), saved["arrays"]
+        misfit = sorted(set(variables) ^ set(arrays)) or [
+            p for p, v in variables.items() if tuple(arrays[p].shape) != tuple(v.shape)]
+        if misfit:
+            warnings.warn(f"{path} holds a {type(self).__name__} head that does not fit this "
+                          f"model ({misfit[:3]} differ): the head starts fresh.", stacklevel=3)
+            return
+        for name, variable in variables.items():
+            variable.assign(arrays[name])
 
     @classmethod
     def _name_positional(cls, args, kwargs):
@@ -510,8 +604,11 @@ class BertTask(keras.Model):
                        overwrite=False, allow_gelu_change=False):
         """Writes the model as a checkpoint another library (or `from_preset`) loads.
 
-        `format="own"` writes the encoder as this library's preset (what
-        fine-tuning loads; `save()` keeps the whole task). `"hf"` writes the
+        `format="own"` writes this library's preset: the encoder's files and the
+        task's (`task.json`, `task.weights.h5`: its arguments, label names,
+        preprocessor settings and head), so `from_preset(dir)` gives the task back
+        whole, quantized layers included, and other tasks and `BertBackbone` read
+        its encoder. `"hf"` writes the
         task's `BertFor*` class (`BertForSequenceClassification`,
         `BertForTokenClassification`, `BertForQuestionAnswering`,
         `BertForMultipleChoice`, `BertForPreTraining` / `BertForMaskedLM`),
@@ -525,9 +622,27 @@ class BertTask(keras.Model):
         >>> BertForSequenceClassification.from_pretrained("/tmp/sst2_hf")  # doctest: +SKIP
         """
         if check_format(format, self) == "own":
-            if vocabulary is None and self.preprocessor is not None:
-                vocabulary = self.preprocessor.tokenizer.vocabulary
-            self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
+            self._save_own_preset(preset_dir, vocabulary)
             return
         save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
                      allow_gelu_change)
+
+    # Keras layer arguments a preset leaves to whoever loads it.
+    RUN_SETTINGS = ("backbone", "preprocessor", "name", "trainable")
+
+    def _save_own_preset(self, preset_dir, vocabulary=None):
+        """The backbone's preset, the tokenizer's files, and `task.json` +
+        `task.weights.h5`: the task's arguments (label names, classes, ...), its
+        preprocessor's, and the head's weights, which `from_preset(dir)` reads."""
+        tokenizer = getattr(self.preprocessor, "tokenizer", None)
+        self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
+        if vocabulary is None and tokenizer is not None:
+            tokenizer.save_to_preset(preset_dir)
+        config = {k: v for k, v in self.get_config().items() if k not in self.RUN_SETTINGS}
+        preprocessor = None if self.preprocessor is None else {
+            k: v for k, v in self.preprocessor.get_config().items()
+            if k not in ("tokenizer", "name", "trainable", "dtype")}
+        arrays = {name: keras.ops.convert_to_numpy(v)
+                  for name, v in self._saved_head_variables().items()}
+        presets.write_own_task(preset_dir, keras.saving.get_registered_name(type(self)),
+                               config, preprocessor, arrays)

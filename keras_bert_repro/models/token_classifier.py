@@ -86,6 +86,7 @@ class BertTokenClassifier(BertTask):
     preprocessor_class = BertWordPreprocessor
     checkpoint_task = "token_classification"
     head_layer = "logits"
+    linked_arguments = (("num_classes", "label_names"),)
 
     @classmethod
     def _kwargs_from_head(cls, head, kwargs):
@@ -117,7 +118,7 @@ class BertTokenClassifier(BertTask):
         self.num_classes = num_classes
         self.label_names = label_names
         self.dropout = float(dropout)
-        self.compile()
+        self._compile_by_default()
 
     def compile(self, optimizer="auto", loss="auto", metrics="auto", weighted_metrics="auto",
                 **kwargs):

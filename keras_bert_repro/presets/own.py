@@ -1,16 +1,22 @@
-"""This library's own preset layout: `config.json` + `model.weights.h5` + `vocab.txt`.
+"""This library's own preset layout: `config.json` + `model.weights.h5` + `vocab.txt`,
+and for a task also `task.json` + `task.weights.h5`.
 
 The weights file is Keras' `save_weights` output, which the backbone reads back
-itself (`BertBackbone.from_preset`); this module reads and writes the rest.
+itself (`BertBackbone.from_preset`); this module reads and writes the rest. A
+task's files hold its arguments, its preprocessor's, and its head's arrays by
+variable path, so `Task.from_preset(dir)` rebuilds the fine-tuned model.
 """
 
+import json
 import os
 
-from keras_bert_repro.presets.file_io import write_json, write_tokens
+from keras_bert_repro.presets.file_io import read_arrays, write_arrays, write_json, write_tokens
 from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
 from keras_bert_repro.version import __version__
 
 WEIGHTS_FILE = "model.weights.h5"
+TASK_FILE = "task.json"
+TASK_WEIGHTS_FILE = "task.weights.h5"
 VOCAB_FILE = "vocab.txt"
 REGISTERED_NAME = "keras_bert_repro>BertBackbone"
 
@@ -41,3 +47,29 @@ def write_vocabulary(preset_dir, vocabulary):
         with open(vocabulary, encoding="utf-8") as f:
             vocabulary = [line.rstrip("\n") for line in f]
     write_tokens(os.path.join(preset_dir, VOCAB_FILE), vocabulary)
+
+
+def write_own_task(preset_dir, registered_name, config, preprocessor, arrays):
+    """Writes a task's `task.json` (its `registered_name`, its arguments but the
+    backbone, its preprocessor's arguments but the tokenizer) and `task.weights.h5`
+    (`{variable path: array}` of the head)."""
+    write_arrays(os.path.join(preset_dir, TASK_WEIGHTS_FILE), arrays)
+    write_json(os.path.join(preset_dir, TASK_FILE),
+               {"registered_name": registered_name, "config": config,
+                "preprocessor": preprocessor, "keras_bert_repro_version": __version__})
+
+
+def read_own_task(path):
+    """`task.json` of the preset directory `path` as a dict, with the head's arrays
+    under `"arrays"`; None where `path` holds no task (a backbone preset, a
+    foreign layout)."""
+    file = os.path.join(path, TASK_FILE)
+    if not os.path.isfile(file):
+        return None
+    try:
+        with open(file, encoding="utf-8") as f:
+            task = json.load(f)
+        task["arrays"] = read_arrays(os.path.join(path, TASK_WEIGHTS_FILE))
+    except (OSError, ValueError, KeyError) as e:
+        raise ValueError(f"{file} (or its {TASK_WEIGHTS_FILE}) cannot be read: {e}") from None
+    return task

@@ -27,12 +27,22 @@ class BertPreprocessor(PreprocessorLayer):
     >>> pre(["a sentence"])["token_ids"].shape  # doctest: +SKIP
     (1, 128)
     >>> pre((["premise"], ["hypothesis"]))  # sentence pairs  # doctest: +SKIP
+    >>> dataset.map(pre)  # (text, label) elements -> (inputs, label)  # doctest: +SKIP
     """
 
     def __init__(self, tokenizer, sequence_length=512, pad_to_multiple_of=None, **kwargs):
         super().__init__(tokenizer, **kwargs)
         self.sequence_length = int(sequence_length)
         self.pad_to_multiple_of = pad_to_multiple_of
+
+    def __call__(self, x, y=None, sample_weight=None):
+        """`x` -> the backbone's inputs; with `y` (and `sample_weight`), the tuple
+        `(inputs, y[, sample_weight])`, as keras-hub's preprocessors, so that
+        `dataset.map(preprocessor)` maps labelled elements."""
+        inputs = super().__call__(x)
+        if y is None and sample_weight is None:
+            return inputs
+        return keras.utils.pack_x_y_sample_weight(inputs, y, sample_weight)
 
     def eager_inputs(self, x):
         if isinstance(x, tuple):

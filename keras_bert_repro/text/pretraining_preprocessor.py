@@ -82,6 +82,11 @@ class BertPretrainingPreprocessor(PreprocessorLayer):
             self._generator = (tf.random.Generator.from_non_deterministic_state()
                                if seed is None else tf.random.Generator.from_seed(seed))
 
+    def __call__(self, inputs, *more):
+        """`inputs`, or its parts as separate arguments (`text_a, text_b,
+        is_random_next`), as `dataset.map(preprocessor)` passes a tuple element."""
+        return super().__call__((inputs, *more) if more else inputs)
+
     def call(self, inputs):
         single = _is_single_example(inputs)
         if single:

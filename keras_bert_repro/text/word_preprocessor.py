@@ -7,7 +7,7 @@ import tensorflow as tf
 
 from keras_bert_repro.text.packing import pack_segments
 from keras_bert_repro.text.preprocessor import BertPreprocessor
-from keras_bert_repro.text.tf_layer import to_backend_outputs
+from keras_bert_repro.text.tf_layer import TFTextLayer, to_backend_outputs
 
 
 def to_ragged_words(words, dtype=tf.string, name="words"):
@@ -81,6 +81,11 @@ class BertWordPreprocessor(BertPreprocessor):
     >>> pre.word_starts([["EU", "rejects", "German", "call"]])  # doctest: +SKIP
     <tf.RaggedTensor [[1, 2, 3, 4]]>
     """
+
+    def __call__(self, words, labels=None):
+        """`words` -> inputs; with word `labels`, `(inputs, y, sample_weight)`: the
+        labels move onto first pieces (not passed through as BertPreprocessor's `y`)."""
+        return TFTextLayer.__call__(self, words, *(() if labels is None else (labels,)))
 
     def eager_inputs(self, words):
         return to_ragged_words(words)
