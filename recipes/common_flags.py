@@ -41,6 +41,12 @@ def define_data_dir_flag(dataset, help):
     flags.DEFINE_string("data_dir", shared_data(dataset) if dataset else SHARED_DATA, help)
 
 
+def define_skip_bad_rows_flag():
+    """--skip_bad_rows: leave malformed rows of the task files out (with a count)."""
+    flags.DEFINE_bool("skip_bad_rows", False, "Leave malformed rows of the task files out, "
+                      "with a warning that counts them, instead of stopping at the first.")
+
+
 def define_preset_flag(help=PRESET_HELP):
     """--preset: the checkpoint (weights, vocabulary, casing) to start from."""
     flags.DEFINE_string("preset", None, help)

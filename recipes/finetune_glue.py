@@ -43,6 +43,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("task", "sst2", ["cola", "sst2", "mrpc", "stsb", "qqp", "mnli", "qnli", "rte",
                                    "wnli"], "The GLUE task.")
 common_flags.define_data_dir_flag("glue", "GLUE data folder, or 'tfds' for TFDS's glue/<task>.")
+common_flags.define_skip_bad_rows_flag()
 common_flags.define_preset_flag()
 flags.DEFINE_list("learning_rates", None, "Peak learning rates to try (the paper: 5e-5,3e-5,2e-5); "
                   "default 3e-5, or 1e-3 with --feature_based.")
@@ -176,7 +177,7 @@ def adapt(preset, train_texts, output_dir):
 def write_test_predictions(model, task, path):
     from keras_bert_repro.data import read_glue
 
-    texts, _ = read_glue(FLAGS.data_dir, task, "test")
+    texts, _ = read_glue(FLAGS.data_dir, task, "test")  # every row: predictions go by index
     predictions = predictions_of(model, task, texts)
     with open(path, "w", encoding="utf-8") as f:
         f.write("index\tprediction\n")
@@ -193,8 +194,9 @@ def main(_):
     output_dir = FLAGS.output_dir or os.path.join("runs", "glue", task.name)
     data = [os.path.join(FLAGS.data_dir, task.folder, f"{split}.tsv") for split in
             ("train", "dev")] if FLAGS.data_dir != "tfds" else []
-    train = take(*read_glue(FLAGS.data_dir, task, "train"), FLAGS.max_train_examples)
-    dev = read_glue(FLAGS.data_dir, task, "dev")
+    train = take(*read_glue(FLAGS.data_dir, task, "train", FLAGS.skip_bad_rows),
+                 FLAGS.max_train_examples)
+    dev = read_glue(FLAGS.data_dir, task, "dev", FLAGS.skip_bad_rows)
     common_flags.claim_finetuning_dir(output_dir, preset, data, "finetune_glue.py")
     n_train = len(train[1])
     if FLAGS.lm_adaptation_steps:

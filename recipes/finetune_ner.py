@@ -29,6 +29,7 @@ import common_flags  # noqa: E402
 
 FLAGS = flags.FLAGS
 common_flags.define_data_dir_flag("conll2003", "CoNLL-2003 folder.")
+common_flags.define_skip_bad_rows_flag()
 common_flags.define_preset_flag()
 common_flags.define_learning_rate_flag(
     5e-5, "Peak learning rate (the paper's grid: 5e-5, 3e-5, 2e-5).")
@@ -84,7 +85,7 @@ def main(_):
     splits = {}
     for split, limit in (("train", FLAGS.max_train_examples), ("valid", FLAGS.max_eval_examples),
                          ("test", FLAGS.max_eval_examples)):
-        words, tags = read_conll(FLAGS.data_dir, split)
+        words, tags = read_conll(FLAGS.data_dir, split, skip_bad_rows=FLAGS.skip_bad_rows)
         splits[split] = (words[:limit], tags[:limit])
     resumed = common_flags.claim_finetuning_dir(
         output_dir, preset, [os.path.join(FLAGS.data_dir, f"{split}.txt")

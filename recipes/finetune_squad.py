@@ -36,6 +36,7 @@ flags.DEFINE_string("squad_file", common_flags.shared_data("squad", "dev-v1.1.js
                     "SQuAD json to train on (and evaluate on, split by article, "
                     "when --eval_file is not given).")
 flags.DEFINE_string("eval_file", None, "SQuAD json to evaluate on (e.g. the official dev set).")
+common_flags.define_skip_bad_rows_flag()
 flags.DEFINE_float("train_fraction", 0.8, "Share of --squad_file's articles to train on.",
                   lower_bound=0.0, upper_bound=1.0)
 flags.DEFINE_bool("version_2_with_negative", False, "SQuAD v2.0: questions may have no answer.")
@@ -62,9 +63,9 @@ flags.adopt_module_key_flags(common_flags)
 def load_examples():
     from keras_bert_repro.data.squad import read_squad, split_by_article
 
-    examples = read_squad(FLAGS.squad_file)
+    examples = read_squad(FLAGS.squad_file, FLAGS.skip_bad_rows)
     if FLAGS.eval_file:
-        train, evaluation = examples, read_squad(FLAGS.eval_file)
+        train, evaluation = examples, read_squad(FLAGS.eval_file, FLAGS.skip_bad_rows)
     else:
         train, evaluation = split_by_article(examples, FLAGS.train_fraction, seed=FLAGS.seed)
     return train[:FLAGS.max_train_examples], evaluation[:FLAGS.max_eval_examples]

@@ -9,6 +9,8 @@ The original `eng.train` files tag entities in IOB1 (an entity starts with `I-`,
 
 import os
 
+from keras_bert_repro.data.bad_rows import BadRows
+
 # The tag ids of the Hugging Face `conll2003` dataset; "O" first, so id 0 is
 # "outside" (what `BertTokenClassifier.predict` gives words cut by truncation).
 CONLL2003_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC",
@@ -16,12 +18,14 @@ CONLL2003_LABELS = ("O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "
 SPLITS = {"train": "train.txt", "valid": "valid.txt", "dev": "valid.txt", "test": "test.txt"}
 
 
-def read_conll(data_dir, split, scheme="iob2"):
+def read_conll(data_dir, split, scheme="iob2", skip_bad_rows=False):
     """Reads `<data_dir>/{train,valid,test}.txt` (`split` "dev" means valid).
 
     Returns `(sentences, tags)`: lists of sentences, each a list of words and a
     list of their NER tags (the last column). `scheme="iob2"` converts IOB1 tags to
-    IOB2 (a no-op on IOB2 files); `scheme=None` keeps the file's tags.
+    IOB2 (a no-op on IOB2 files); `scheme=None` keeps the file's tags. A line
+    without a tag raises naming the file and line; `skip_bad_rows=True` leaves its
+    sentence out and warns once with the count.
 
     Example:
     >>> words, tags = read_conll("../shared/data/conll2003", "train")  # doctest: +SKIP
@@ -37,26 +41,33 @@ def read_conll(data_dir, split, scheme="iob2"):
         raise FileNotFoundError(f"CoNLL file {path} not found (expected "
                                 f"<data_dir>/{{train,valid,test}}.txt).")
     sentences, tags, words, word_tags = [], [], [], []
+    bad, broken = BadRows(path, skip_bad_rows), [False]
 
     def end_sentence():
-        if words:
+        if words and not broken[0]:
             sentences.append(list(words))
             tags.append(iob1_to_iob2(word_tags) if scheme == "iob2" else list(word_tags))
-            words.clear()
-            word_tags.clear()
+        words.clear()
+        word_tags.clear()
+        broken[0] = False
 
-    with open(path, encoding="utf-8") as f:
-        for line_number, line in enumerate(f, start=1):
-            columns = line.split()
-            if not columns or columns[0] == "-DOCSTART-":
-                end_sentence()
-                continue
-            if len(columns) < 2:
-                raise ValueError(f"{path}:{line_number}: expected a word and its tag, got "
-                                 f"{line.rstrip()!r}.")
-            words.append(columns[0])
-            word_tags.append(columns[-1])
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line_number, line in enumerate(f, start=1):
+                columns = line.split()
+                if not columns or columns[0] == "-DOCSTART-":
+                    end_sentence()
+                    continue
+                if len(columns) < 2:
+                    bad.bad(line_number, f"expected a word and its tag, got {line.rstrip()!r}")
+                    broken[0] = True  # the sentence is left out whole
+                    continue
+                words.append(columns[0])
+                word_tags.append(columns[-1])
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text (byte {e.start}).") from None
     end_sentence()
+    bad.report()
     return sentences, tags
 
 

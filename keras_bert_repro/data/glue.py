@@ -2,8 +2,10 @@
 
 import csv
 import dataclasses
+import math
 import os
 
+from keras_bert_repro.data.bad_rows import BadRows
 from keras_bert_repro.data.glue_tfds import read_glue_tfds
 
 
@@ -50,14 +52,16 @@ def get_task(name):
         raise ValueError(f"Unknown GLUE task {name!r}; known: {', '.join(TASKS)}.") from None
 
 
-def read_glue(data_dir, task, split):
+def read_glue(data_dir, task, split, skip_bad_rows=False):
     """Reads `<data_dir>/<Task>/<split>.tsv`.
 
     Returns `(texts, labels)`: texts a list (one segment) or a tuple of two lists
     (pairs); labels int class ids (float scores for STS-B), or None for `test`.
     MNLI's dev split is `dev_matched` / `dev_mismatched`. `data_dir="tfds"` reads
     TensorFlow Datasets' `glue/<task>` instead (needs `tensorflow-datasets`, and a
-    network for the first download).
+    network for the first download). A malformed row (missing columns, an unknown
+    label) raises naming the file and line; `skip_bad_rows=True` leaves it out
+    and warns once with the count.
     """
     task = get_task(task) if isinstance(task, str) else task
     if data_dir == "tfds":
@@ -66,23 +70,44 @@ def read_glue(data_dir, task, split):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"GLUE file {path} not found (expected GLUE's layout: "
                                 f"<data_dir>/{task.folder}/{{train,dev,test}}.tsv).")
-    with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(csv.reader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text (byte {e.start}).") from None
+    except csv.Error as e:
+        raise ValueError(f"{path}: not a tab-separated file ({e}).") from None
     is_test = split.startswith("test")
     if task.header or is_test:
         rows = rows[1:]
     col_a = task.test_text_a if is_test else task.text_a
     col_b = task.test_text_b if is_test else task.text_b
     a, b, labels = [], [], []
-    for line, row in enumerate(rows, start=2):
+    bad = BadRows(path, skip_bad_rows)
+    first_line = 2 if task.header or is_test else 1
+    for line, row in enumerate(rows, start=first_line):
         try:
-            a.append(row[col_a])
-            if col_b is not None:
-                b.append(row[col_b])
+            text_a = row[col_a]
+            text_b = row[col_b] if col_b is not None else None
+            label = None
             if not is_test:
                 raw = row[task.label]
-                labels.append(float(raw) if task.labels is None else task.labels.index(raw))
+                label = float(raw) if task.labels is None else task.labels.index(raw)
+                if task.labels is None and not math.isfinite(label):
+                    raise ValueError(f"score {raw!r} is not finite")
         except (IndexError, ValueError) as e:
-            raise ValueError(f"{path}:{line}: malformed row ({e}): {row!r}") from None
+            bad.bad(line, f"malformed row ({e}): {_clip(row)}")
+            continue
+        a.append(text_a)
+        if col_b is not None:
+            b.append(text_b)
+        if not is_test:
+            labels.append(label)
+    bad.report()
     texts = (a, b) if col_b is not None else a
     return texts, (None if is_test else labels)
+
+
+def _clip(row, limit=200):
+    text = repr(row)
+    return text if len(text) <= limit else text[:limit] + "...]"

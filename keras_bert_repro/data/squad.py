@@ -5,6 +5,8 @@ import json
 
 import numpy as np
 
+from keras_bert_repro.data.bad_rows import BadRows
+
 
 @dataclasses.dataclass(frozen=True)
 class SquadExample:
@@ -30,31 +32,69 @@ class SquadExample:
         return None if self.is_impossible or not self.answers else self.answers[0]
 
 
-def read_squad(path):
+def read_squad(path, skip_bad_rows=False):
     """Reads a SQuAD json file (v1.1 or v2.0) into `SquadExample`s, in file order.
+
+    A question without its fields, or an answer that is not at its `answer_start`
+    in the context, raises naming the file and question; `skip_bad_rows=True`
+    leaves it out and warns once with the count.
 
     Example:
     >>> examples = read_squad("dev-v1.1.json")  # doctest: +SKIP
     >>> examples[0].question, examples[0].answers[0]["text"]  # doctest: +SKIP
     ('Which NFL team represented the AFC at Super Bowl 50?', 'Denver Broncos')
     """
-    with open(path, encoding="utf-8") as f:
-        data = json.load(f)
-    if not isinstance(data, dict) or "data" not in data:
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path} is not UTF-8 text (byte {e.start}).") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path} is not valid JSON (line {e.lineno}, column {e.colno}: "
+                         f"{e.msg}); is it cut short?") from None
+    if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise ValueError(f"{path} is not a SQuAD file: no top-level 'data' list.")
+    bad = BadRows(path, skip_bad_rows)
     examples = []
-    for article in data["data"]:
-        for paragraph in article["paragraphs"]:
-            for qa in paragraph["qas"]:
+    for a, article in enumerate(data["data"]):
+        paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
+        if not isinstance(paragraphs, list):
+            bad.bad(f"article {a}", "no 'paragraphs' list")
+            continue
+        for paragraph in paragraphs:
+            qas = paragraph.get("qas") if isinstance(paragraph, dict) else None
+            if not isinstance(qas, list) or not isinstance(paragraph.get("context"), str):
+                bad.bad(f"article {a}", "a paragraph without its 'context' text and 'qas' list")
+                continue
+            for q, qa in enumerate(qas):
                 try:
-                    examples.append(SquadExample(
-                        id=qa["id"], title=article.get("title", ""), question=qa["question"],
-                        context=paragraph["context"], answers=tuple(qa["answers"]),
-                        is_impossible=bool(qa.get("is_impossible", False)),
-                        plausible_answers=tuple(qa.get("plausible_answers", ()))))
-                except KeyError as e:
-                    raise ValueError(f"{path}: question {qa.get('id', '?')} lacks {e}.") from None
+                    examples.append(_example(qa, article, paragraph["context"]))
+                except (KeyError, TypeError, ValueError) as e:
+                    where = qa.get("id", f"{a}/{q}") if isinstance(qa, dict) else f"{a}/{q}"
+                    bad.bad(f"question {where}", _problem(e))
+    bad.report()
     return examples
+
+
+def _example(qa, article, context):
+    answers = tuple(qa["answers"])
+    for answer in answers:
+        start, text = answer["answer_start"], answer["text"]
+        if not isinstance(start, int) or not isinstance(text, str):
+            raise TypeError(f"answer {answer!r} needs an int 'answer_start' and a 'text'")
+        if context[start:start + len(text)] != text:
+            raise ValueError(f"answer {text!r} is not at character {start} of the context")
+    if not isinstance(qa["question"], str):
+        raise TypeError(f"question is {qa['question']!r}, not text")
+    return SquadExample(
+        id=str(qa["id"]), title=article.get("title", ""), question=qa["question"],
+        context=context, answers=answers,
+        is_impossible=bool(qa.get("is_impossible", False)),
+        plausible_answers=tuple(qa.get("plausible_answers", ())))
+
+
+def _problem(error):
+    return f"lacks {error}" if isinstance(error, KeyError) else str(error)
 
 
 def split_by_article(examples, train_fraction, seed=0):

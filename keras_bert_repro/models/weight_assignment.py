@@ -7,6 +7,7 @@ import warnings
 import keras
 import numpy as np
 
+from keras_bert_repro import presets
 from keras_bert_repro.presets import HEADS
 
 # Google multiplies the pooled output by this [2, hidden] matrix transposed; our
@@ -58,7 +59,15 @@ def assign_backbone_weights(backbone, weights):
     the config raises ValueError naming the variable and `source`.
     """
     if weights.keras_weights_file is not None:
-        backbone.load_weights(weights.keras_weights_file)
+        file = weights.keras_weights_file
+        quantized = any(layer.quantization_mode for layer in backbone._flatten_layers())
+        for name, dtype in presets.own_weights_dtypes(file).items():
+            if dtype.kind != "f" and not quantized:  # int8 kernels are a quantized model's
+                raise presets.CorruptPreset(
+                    f"{file}: {name} holds {dtype.name} values, not floats: the file is "
+                    "not this model's float weights (or is damaged).")
+        with presets.reading(file, "this model's Keras weights"):
+            backbone.load_weights(file)
         return
     arrays, source = weights.arrays, weights.source
     variables = backbone_variables(backbone)
@@ -80,6 +89,10 @@ def assign_backbone_weights(backbone, weights):
 
 def _assign(name, variable, value, source):
     value = np.asarray(value)
+    if value.dtype.kind != "f" and value.dtype.name != "bfloat16":
+        raise presets.CorruptPreset(
+            f"{source}: variable {name!r} holds {value.dtype.name} values, not floats: "
+            "the file is not a float checkpoint (or is damaged).")
     if name in TRANSPOSED:
         value = value.T
     if tuple(value.shape) != tuple(variable.shape):

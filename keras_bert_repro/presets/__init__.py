@@ -19,8 +19,10 @@ Example:
 
 from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS, TASKS, Checkpoint
 from keras_bert_repro.presets.download import PresetDownloadError
+from keras_bert_repro.presets.errors import CorruptPreset, reading
 from keras_bert_repro.presets.own import (
-    own_weights_file, read_own_task, write_own_config, write_own_task, write_vocabulary)
+    own_weights_dtypes, own_weights_file, read_own_task, write_own_config, write_own_task,
+    write_vocabulary)
 from keras_bert_repro.presets.reader import (
     FORMATS, BackboneWeights, TaskHead, detect_format, read_backbone_config,
     read_backbone_weights, read_head_weights, read_task_head, resolve_preset)

@@ -10,6 +10,9 @@ variable path, so `Task.from_preset(dir)` rebuilds the fine-tuned model.
 import json
 import os
 
+import h5py
+
+from keras_bert_repro.presets.errors import reading
 from keras_bert_repro.presets.file_io import read_arrays, write_arrays, write_json, write_tokens
 from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
 from keras_bert_repro.version import __version__
@@ -32,6 +35,16 @@ def read_own_config(path):
 def own_weights_file(path):
     """Where the Keras weights of the preset directory `path` are (or go)."""
     return os.path.join(path, WEIGHTS_FILE)
+
+
+def own_weights_dtypes(file):
+    """`{dataset path: numpy dtype}` of a Keras weights file (checked before loading:
+    Keras would cast integers into float variables without a word)."""
+    dtypes = {}
+    with reading(file, "this model's Keras weights"), h5py.File(file, "r") as f:
+        f.visititems(lambda name, item: dtypes.__setitem__(name, item.dtype)
+                     if isinstance(item, h5py.Dataset) else None)
+    return dtypes
 
 
 def write_own_config(preset_dir, config):
@@ -66,10 +79,15 @@ def read_own_task(path):
     file = os.path.join(path, TASK_FILE)
     if not os.path.isfile(file):
         return None
-    try:
+    with reading(file, "a task config"):
         with open(file, encoding="utf-8") as f:
             task = json.load(f)
-        task["arrays"] = read_arrays(os.path.join(path, TASK_WEIGHTS_FILE))
-    except (OSError, ValueError, KeyError) as e:
-        raise ValueError(f"{file} (or its {TASK_WEIGHTS_FILE}) cannot be read: {e}") from None
+        if not isinstance(task, dict) or "config" not in task:
+            raise ValueError("no task config in it")
+    weights = os.path.join(path, TASK_WEIGHTS_FILE)
+    if not os.path.isfile(weights):
+        raise FileNotFoundError(f"{file} has no {TASK_WEIGHTS_FILE} beside it: the task's "
+                                "head weights are missing.")
+    with reading(weights, "the task's head weights"):
+        task["arrays"] = read_arrays(weights)
     return task

@@ -10,6 +10,7 @@ import os
 
 from keras_bert_repro.presets import google, hf, keras_hub, own
 from keras_bert_repro.presets.download import fetch
+from keras_bert_repro.presets.errors import reading
 from keras_bert_repro.presets.registry import get_preset
 
 OWN_FORMAT = "keras_bert_repro"
@@ -43,12 +44,13 @@ def resolve_preset(preset):
 def detect_format(path):
     """Names the layout of the preset directory `path` (one of `FORMATS`), or raises
     naming what it holds."""
-    if own.is_own_dir(path):
-        return OWN_FORMAT
-    if keras_hub.is_keras_hub_dir(path):
-        return "keras_hub"
-    if hf.is_hf_dir(path):
-        return "hf"
+    with reading(os.path.join(path, "config.json"), "a JSON config"):
+        if own.is_own_dir(path):
+            return OWN_FORMAT
+        if keras_hub.is_keras_hub_dir(path):
+            return "keras_hub"
+        if hf.is_hf_dir(path):
+            return "hf"
     if google.is_google_dir(path):
         return "google"
     raise ValueError(
@@ -63,12 +65,28 @@ def detect_format(path):
 def read_backbone_config(path, fmt=None):
     """BertBackbone arguments for the preset directory `path`."""
     fmt = fmt or detect_format(path)
-    return {
-        OWN_FORMAT: own.read_own_config,
-        "keras_hub": keras_hub.read_keras_hub_config,
-        "hf": hf.read_hf_config,
-        "google": google.read_google_config,
-    }[fmt](path)
+    file = os.path.join(path, "bert_config.json" if fmt == "google" else "config.json")
+    with reading(file, "the model's JSON config"):
+        config = {
+            OWN_FORMAT: own.read_own_config,
+            "keras_hub": keras_hub.read_keras_hub_config,
+            "hf": hf.read_hf_config,
+            "google": google.read_google_config,
+        }[fmt](path)
+        _check_sizes(config)
+    return config
+
+
+def _check_sizes(config):
+    """The sizes a backbone is built from: positive integers, heads dividing the width."""
+    for key in ("vocabulary_size", "num_layers", "num_heads", "hidden_dim",
+                "intermediate_dim", "max_sequence_length"):
+        value = config.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{key} is {value!r}, not a positive integer")
+    if config["hidden_dim"] % config["num_heads"]:
+        raise ValueError(f"hidden_dim={config['hidden_dim']} is not a multiple of "
+                         f"num_heads={config['num_heads']}")
 
 
 def read_backbone_weights(path, fmt=None):
@@ -82,8 +100,19 @@ def read_backbone_weights(path, fmt=None):
         "hf": hf.read_hf_weights,
         "google": google.read_google_weights,
     }[fmt]
-    arrays, source = reader(path)
+    with reading(_weights_file(path, fmt), f"{fmt} weights"):
+        arrays, source = reader(path)
     return BackboneWeights(source=source, arrays=arrays)
+
+
+def _weights_file(path, fmt):
+    """The weights file (or checkpoint prefix) a foreign preset keeps, for messages."""
+    if fmt == "hf":
+        present = [n for n in hf.HF_WEIGHT_FILES if os.path.isfile(os.path.join(path, n))]
+        return os.path.join(path, present[0] if present else hf.HF_WEIGHT_FILES[0])
+    if fmt == "google":
+        return google.find_checkpoint(path) or os.path.join(path, "bert_model.ckpt")
+    return os.path.join(path, keras_hub.WEIGHTS_FILE)
 
 
 def read_head_weights(path, fmt=None):
@@ -91,11 +120,12 @@ def read_head_weights(path, fmt=None):
     the preset directory `path` holds: Google's TF1 checkpoints and HF
     `BertForPreTraining` directories have them; other layouts give `{}`."""
     fmt = fmt or detect_format(path)
-    if fmt == "google":
-        return google.read_google_head_weights(path)
-    if fmt == "hf":
+    if fmt not in ("google", "hf"):
+        return {}, path
+    with reading(_weights_file(path, fmt), f"{fmt} weights"):
+        if fmt == "google":
+            return google.read_google_head_weights(path)
         return hf.read_hf_head_weights(path)
-    return {}, path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -118,4 +148,7 @@ def read_task_head(path, fmt=None):
     fmt = fmt or detect_format(path)
     reader = {"hf": hf.read_hf_task_head, "keras_hub": keras_hub.read_keras_hub_task_head,
               "google": google.read_google_task_head}.get(fmt)
-    return TaskHead(*reader(path)) if reader else TaskHead(None, {}, None, path)
+    if reader is None:
+        return TaskHead(None, {}, None, path)
+    with reading(_weights_file(path, fmt), f"{fmt} weights"):
+        return TaskHead(*reader(path))
