@@ -270,7 +270,8 @@ def run():
     import keras
 
     import keras_bert_repro as kbr
-    from keras_bert_repro.training import DistributionError, StepCheckpoint, select_distribution
+    from keras_bert_repro.training import (
+        DistributionError, StepCheckpoint, reseed, select_distribution)
 
     try:
         distribution = select_distribution(FLAGS.strategy, FLAGS.tpu)
@@ -331,16 +332,27 @@ def run():
         # its history line (lines past the checkpoint are dropped on resume).
         callbacks = [history.callback(model, length, distribution.is_chief),
                      checkpoint.callback()] + _tensorboard(length)
+        one_epoch = keras.callbacks.LambdaCallback(  # after the checkpoint: the fit ends
+            on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", True))
         for segment_start, steps_per_epoch, epochs in _segments(max(first, step), last, every):
-            # Keras splits each batch over the replicas (tf.distribute, JAX data
-            # parallel), so the dataset holds global batches; each fit gets its own seed.
-            dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
-                               _data_seed(segment_start), phase)
-            # Epochs numbered as checkpoint intervals of the run (Epoch 3/4: steps 10-15).
-            interval = segment_start // every
-            model.fit(dataset, epochs=interval + epochs, initial_epoch=interval,
-                      steps_per_epoch=steps_per_epoch, shuffle=False, callbacks=callbacks,
-                      verbose=1 if sys.stdout.isatty() else 2)
+            for epoch in range(epochs):
+                # One fit per checkpoint interval, its data order, masks and dropout
+                # from its own seed: a run resumed at a checkpoint goes on exactly as
+                # one never stopped (a checkpoint holds no random state). Keras splits
+                # each batch over the replicas (tf.distribute, JAX data parallel), so
+                # the dataset holds global batches.
+                interval_start = segment_start + epoch * steps_per_epoch
+                seed = _data_seed(interval_start)
+                reseed(model, seed)
+                dataset = _dataset(tokenizer, length, predictions, FLAGS.global_batch_size,
+                                   seed, phase)
+                # Epochs numbered as checkpoint intervals of the run (Epoch 3/4: steps
+                # 10-15); the fit stops after this one.
+                interval = interval_start // every
+                model.fit(dataset, epochs=interval + epochs - epoch, initial_epoch=interval,
+                          steps_per_epoch=steps_per_epoch, shuffle=False,
+                          callbacks=[*callbacks, one_epoch],
+                          verbose=1 if sys.stdout.isatty() else 2)
         step = last
     seconds = time.perf_counter() - start
     steps_per_second = (step - first_step) / seconds if step > first_step else 0.0

@@ -87,11 +87,15 @@ class BertPretrainingPreprocessor(PreprocessorLayer):
         is_random_next`), as `dataset.map(preprocessor)` passes a tuple element."""
         return super().__call__((inputs, *more) if more else inputs)
 
-    def call(self, inputs):
+    def call(self, inputs, seeds=None):
+        """`seeds` ([2, 2] int64, one seed a column): the truncation's and the masks'
+        (default: the next two of the layer's generator)."""
         single = _is_single_example(inputs)
         if single:
             inputs = tf.nest.map_structure(lambda t: tf.convert_to_tensor(t)[None], inputs)
-        truncation_seed, mask_seed = tf.unstack(self._generator.make_seeds(2), axis=1)
+        if seeds is None:
+            seeds = self._generator.make_seeds(2)
+        truncation_seed, mask_seed = tf.unstack(seeds, axis=1)
         if isinstance(inputs, dict):
             x, is_random_next = self._pack_instances(inputs)
         else:
@@ -107,6 +111,22 @@ class BertPretrainingPreprocessor(PreprocessorLayer):
         """
         if batch_size is not None:
             dataset = dataset.ragged_batch(batch_size, drop_remainder=drop_remainder)
+
+        if self.seed is not None:
+            # Seeded: each batch's truncation and masks come from (seed, its index) and
+            # not from a generator that parallel map calls advance in any order, so a
+            # dataset made again from the same seed masks the same batches the same way
+            # (what makes a resumed pre-training run equal to one never stopped).
+            seed = tf.constant(int(self.seed), tf.int64)
+            traced = self._traced(self.call, "indexed")
+
+            @tf.autograph.experimental.do_not_convert
+            def apply_indexed(index, element):
+                seeds = tf.random.experimental.stateless_split(tf.stack([seed, index]), 2)
+                return traced(element, tf.transpose(seeds))
+
+            return dataset.enumerate().map(
+                apply_indexed, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
         # No tensor-dependent Python control flow: skip AutoGraph's slow conversion.
         @tf.autograph.experimental.do_not_convert

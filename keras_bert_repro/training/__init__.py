@@ -5,7 +5,7 @@ strategies and step checkpoints; nothing here knows the models.
 top-level package also sets it here, where 0.1.0 published it.)
 """
 
-from keras_bert_repro.training.checkpoints import StepCheckpoint, optimizer_step
+from keras_bert_repro.training.checkpoints import StepCheckpoint, optimizer_step, reseed
 from keras_bert_repro.training.optimizers import BertAdamW, BertLamb, bert_adamw, bert_lamb
 from keras_bert_repro.training.schedules import WarmupLinearDecay
 from keras_bert_repro.training.strategy import (

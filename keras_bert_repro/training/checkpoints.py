@@ -11,6 +11,7 @@ import json
 import os
 
 import keras
+import numpy as np
 
 STATE = "checkpoint.json"
 
@@ -95,3 +96,21 @@ class _SaveEveryEpoch(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         self.checkpoint.save(self.model, optimizer_step(self.model))
+
+
+def reseed(model, seed):
+    """Restarts every random stream of a run at `seed`: Python's, numpy's, TF's and
+    torch's global generators (`keras.utils.set_random_seed`) and each layer's
+    `SeedGenerator` (dropout), so that what follows depends on `seed` alone, not on
+    the steps this process ran before. Called at the start of each checkpoint
+    interval, it makes a resumed run draw the same dropout masks as one never
+    stopped (a checkpoint holds no random state).
+
+    Example:
+    >>> reseed(model, seed=1000 + interval)  # doctest: +SKIP
+    """
+    keras.utils.set_random_seed(int(seed) % 2 ** 31)
+    states = [v for v in model.variables if v.path.endswith("seed_generator_state")]
+    for i, state in enumerate(states):
+        value = np.array([(int(seed) * 7919 + i) % 2 ** 31, 0])
+        state.assign(value.astype(keras.backend.standardize_dtype(state.dtype)))
