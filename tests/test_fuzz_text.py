@@ -6,7 +6,8 @@ its text; the same ids eagerly, in tf.data and from a SavedModel.
 
 `make test` runs the "ci" profile (a fixed seed, few examples, each backend's pass);
 `HYPOTHESIS_PROFILE=campaign pytest tests/test_fuzz_text.py` runs the long one
-(benchmarks/RESULTS.md, "Reliability", has its example count).
+(`FUZZ_EXAMPLES` per property, default 2,000; benchmarks/RESULTS.md, "Reliability",
+has the count of its last run).
 """
 
 import os
@@ -23,7 +24,8 @@ from keras_bert_repro.text import OffsetTokenizer
 settings.register_profile("ci", max_examples=25, derandomize=True, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
-settings.register_profile("campaign", max_examples=2000, derandomize=False, deadline=None,
+settings.register_profile("campaign", max_examples=int(os.environ.get("FUZZ_EXAMPLES", 2000)),
+                          derandomize=False, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow,
                                                  HealthCheck.function_scoped_fixture])
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
