@@ -204,6 +204,7 @@ def _free_ports(count):
 
 # === Tests ==========================================================================
 @pytest.mark.backend_independent
+@pytest.mark.spawns_training  # tiny pre-training runs in subprocesses
 def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(tmp_path):
     _wait_all([_start("tf-mirrored", tmp_path, _env("tensorflow"))])
     one, mirrored = _load(tmp_path / "one_device.npz"), _load(tmp_path / "mirrored.npz")
@@ -212,6 +213,7 @@ def test_mirrored_strategy_on_two_logical_cpus_matches_one_device(tmp_path):
 
 
 @pytest.mark.backend_independent
+@pytest.mark.spawns_training  # tiny pre-training runs in subprocesses
 def test_multi_worker_mirrored_strategy_matches_one_process(tmp_path):
     cluster = {"worker": [f"127.0.0.1:{port}" for port in _free_ports(2)]}
     workers = [_start("tf-worker", tmp_path, _env("tensorflow", TF_CONFIG=json.dumps(

@@ -135,9 +135,24 @@ def test_pair_regressor_export(classifier, tmp_path):
 
 
 @pytest.mark.backend_independent  # the export itself always runs on TensorFlow
-def test_ids_only_export_needs_no_tf_text(classifier, tmp_path):
+def test_ids_only_export_needs_no_tf_text(classifier, tmp_path, monkeypatch):
     ops = kbr.export_saved_model(classifier, str(tmp_path / "ids" / "1"), signatures=("ids",))
     assert ops == []  # core TensorFlow only: any TF Serving binary loads it
+    # The version folder appears whole (TF Serving loads one as soon as it appears); an
+    # export that fails half-way leaves the version that was there and no leftovers.
+    before = {p: p.read_bytes() for p in (tmp_path / "ids" / "1").rglob("*") if p.is_file()}
+    if keras.backend.backend() == "tensorflow":  # the in-process path (others spawn it)
+        def fail_after_writing(module, export_dir, **kwargs):
+            os.makedirs(os.path.join(export_dir, "variables"))
+            raise OSError("disk full")
+
+        monkeypatch.setattr(tf.saved_model, "save", fail_after_writing)
+        with pytest.raises(OSError, match="disk full"):
+            kbr.export_saved_model(classifier, str(tmp_path / "ids" / "1"), signatures=("ids",))
+        monkeypatch.undo()
+    assert sorted(p.name for p in (tmp_path / "ids").iterdir()) == ["1"]
+    assert {p: p.read_bytes() for p in (tmp_path / "ids" / "1").rglob("*")
+            if p.is_file()} == before
     out = serve(str(tmp_path / "ids" / "1"), {"ids": {
         "signature": "serving_default",
         **{k: np.asarray(v).tolist() for k, v in classifier.preprocessor(["a b"]).items()}}})

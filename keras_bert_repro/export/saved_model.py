@@ -107,17 +107,31 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, la
             functions["serving_ids"] = serving.ids
     else:
         functions = {"serving_default": serving.ids}
-    if os.path.exists(export_dir):
-        shutil.rmtree(export_dir)
-    tf.saved_model.save(module, export_dir, signatures=functions)
-    extra = os.path.join(export_dir, "assets.extra")
-    os.makedirs(extra, exist_ok=True)
-    ops = _custom_ops(export_dir)
-    with open(os.path.join(extra, CUSTOM_OPS_FILE), "w", encoding="utf-8") as f:
-        f.write("".join(op + "\n" for op in ops))
-    if warmup_texts and "text" in signatures:
-        _write_warmup(os.path.join(extra, WARMUP_FILE), model_name,
-                      serving.warmup_inputs(list(warmup_texts)))
+    # Written beside export_dir under a hidden name and renamed when whole: TF Serving
+    # loads a version folder as soon as it appears (it skips names that are no
+    # number), and a failed export leaves the version that was there.
+    parent, name = os.path.split(os.path.abspath(export_dir))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private (0700)
+    try:
+        tf.saved_model.save(module, staging, signatures=functions)
+        extra = os.path.join(staging, "assets.extra")
+        os.makedirs(extra, exist_ok=True)
+        ops = _custom_ops(staging)
+        with open(os.path.join(extra, CUSTOM_OPS_FILE), "w", encoding="utf-8") as f:
+            f.write("".join(op + "\n" for op in ops))
+        if warmup_texts and "text" in signatures:
+            _write_warmup(os.path.join(extra, WARMUP_FILE), model_name,
+                          serving.warmup_inputs(list(warmup_texts)))
+        if os.path.exists(export_dir):
+            shutil.rmtree(export_dir)
+        os.rename(staging, export_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     print(f"Exported {type(task).__name__} to {export_dir}; signatures {sorted(functions)}; "
           f"custom ops the server must link: {ops or 'none'}")
     return ops
