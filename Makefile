@@ -25,8 +25,9 @@ demo: install
 # busy), each into its own log, printed in order; fail if any fails. Tests marked
 # backend_independent (pure TF Text / numpy, or subprocesses that pick their own
 # backend) run once: with the first backend, except those marked spawns_recipes,
-# which go to the last one, and spawns_training (pre-training runs), which go to the
-# middle one, so that the runs end at about the same time.
+# which go to the last one, and spawns_training (pre-training runs) and spawns_serving
+# (the serving load smoke run), which go to the middle one, so that the runs end at
+# about the same time.
 # TEST_JOBS=1 runs them one after another.
 TEST_JOBS ?= 3
 FIRST_BACKEND := $(firstword $(BACKENDS))
@@ -40,8 +41,8 @@ test: install
 	for b in $(BACKENDS); do \
 	  if [ $$b = $(FIRST_BACKEND) ] && [ $$b = $(LAST_BACKEND) ]; then select=""; else \
 	    select="not backend_independent"; \
-	    [ $$b = $(FIRST_BACKEND) ] && select="$$select or (backend_independent and not spawns_recipes and not spawns_training)"; \
-	    [ $$b = $(MIDDLE_BACKEND) ] && select="$$select or spawns_training"; \
+	    [ $$b = $(FIRST_BACKEND) ] && select="$$select or (backend_independent and not spawns_recipes and not spawns_training and not spawns_serving)"; \
+	    [ $$b = $(MIDDLE_BACKEND) ] && select="$$select or spawns_training or spawns_serving"; \
 	    [ $$b = $(LAST_BACKEND) ] && select="$$select or spawns_recipes"; \
 	  fi; \
 	  ( KERAS_BACKEND=$$b $(PY) -m pytest -q --durations=12 $(PYTEST_ARGS) -m "$$select" tests \

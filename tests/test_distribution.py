@@ -296,7 +296,7 @@ def _run_until_killed(command, log_path, checkpoints, rng, inside_write):
                 if any(p.name.endswith(".tmp.weights.h5") for p in checkpoints.glob("*")):
                     break
             elif "phase:" in pathlib.Path(log_path).read_text():
-                delay = delay or time.monotonic() + rng.uniform(0.5, 8.0)
+                delay = delay or time.monotonic() + rng.uniform(0.5, 5.0)
                 if time.monotonic() > delay:
                     break
             time.sleep(0.005)
@@ -317,7 +317,7 @@ def test_killed_pretraining_resumes_exactly_as_an_unbroken_run(tmp_path):
     import keras_bert_repro as kbr
     from keras_bert_repro.training import StepCheckpoint
 
-    total, every = 15, 5
+    total, every = 10, 5
     records = _pretraining_records(tmp_path / "data")
 
     def command(out):

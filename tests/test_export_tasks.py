@@ -23,11 +23,10 @@ LONG = "word " * 3000
 NUM_LABELS = len(CONLL2003_LABELS)
 UNICODE = "Crème brûlée, Ⅻ und İstanbul: ﬁne 東京 café\u0301 naïve ß."
 
-# The served-vs-Keras checks export three tasks (from JAX and torch: their .keras files
-# rebuilt on TF, the same path), 80 s a pass: they run in the TF and torch passes.
-not_in_the_jax_pass = pytest.mark.skipif(
-    keras.backend.backend() == "jax",
-    reason="exports from JAX take torch's path (.keras rebuilt on TF), served in its pass")
+# The served-vs-Keras checks export three tasks (80 s): once, in the first pass. The
+# serving graphs are built on TF whatever the backend; the other backends' path (their
+# .keras file rebuilt on TF) is test_export.py's, in every pass.
+served_once = pytest.mark.backend_independent
 
 
 LOADER = r"""
@@ -201,7 +200,7 @@ def check_ner(expected, out):
         assert out["entity_texts"][row][:e] == ref["entity_texts"]
 
 
-@not_in_the_jax_pass
+@served_once
 def test_token_classifier_serves_words_labels_and_entities(served, reference):
     assert sorted(served["signatures"]["ner"]) == ["serving_default", "serving_ids"]
     check_ner(reference["ner"], served["ner"])
@@ -209,7 +208,7 @@ def test_token_classifier_serves_words_labels_and_entities(served, reference):
     check_ner(reference["ner"][5:6], served["ner_one"])
 
 
-@not_in_the_jax_pass
+@served_once
 def test_token_classifier_edge_texts(served, reference):
     edge = served["ner_edge"]
     assert edge["num_words"][:3] == [0, 0, 4] and edge["num_entities"][:2] == [0, 0]
@@ -230,7 +229,7 @@ def check_qa(expected, out, contexts):
         assert context[start:end] == answer if start >= 0 else answer == ""
 
 
-@not_in_the_jax_pass
+@served_once
 def test_question_answerer_serves_answers_with_in_graph_windows(served, reference, data):
     assert sorted(served["signatures"]["qa"]["serving_default"]) == ["answer", "end", "score",
                                                                      "start"]
@@ -241,7 +240,7 @@ def test_question_answerer_serves_answers_with_in_graph_windows(served, referenc
     check_qa(reference["qa"][7:8], served["qa_one"], contexts[7:8])
 
 
-@not_in_the_jax_pass
+@served_once
 def test_question_answerer_edge_texts(served, reference, data):
     edge = served["qa_edge"]
     assert edge["answer"][0] == "" and edge["start"][0] == -1 and edge["score"][0] == 0.0
@@ -257,7 +256,7 @@ def check_mc(expected, out):
     assert out["choice"] == np.argmax(expected, axis=-1).tolist()
 
 
-@not_in_the_jax_pass
+@served_once
 def test_multiple_choice_serves_choice_scores(served, reference):
     assert sorted(served["signatures"]["mc"]["serving_default"]) == [
         "choice", "logits", "probabilities"]
@@ -269,7 +268,7 @@ def test_multiple_choice_serves_choice_scores(served, reference):
 
 # === Ids signatures, layout ===
 
-@not_in_the_jax_pass
+@served_once
 def test_ids_signatures_match_keras(served, reference):
     for name, (_, logits) in reference["ids"].items():
         got = served[name + "_ids"]

@@ -4,8 +4,8 @@ invalid UTF-8 bytes, literal [CLS]/[SEP]/[MASK], 100,000-character strings. No c
 ids inside the vocabulary; [CLS]/[SEP]/padding where they belong; every offset inside
 its text; the same ids eagerly, in tf.data and from a SavedModel.
 
-`make test` runs the "ci" profile (a fixed seed, 15 examples a property, each backend's
-pass);
+`make test` runs the "ci" profile (a fixed seed, 15 examples a property; the tokenizer's
+in each backend's pass, the TF-only preprocessors' in one);
 `HYPOTHESIS_PROFILE=campaign pytest tests/test_fuzz_text.py` runs the long one
 (`FUZZ_EXAMPLES` per property, default 2,000; benchmarks/RESULTS.md, "Reliability",
 has the count of its last run).
@@ -40,6 +40,9 @@ HARD = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "\x00", "\u200f", "\u202e"
 CHARS = st.characters(exclude_categories=("Cs",))
 TEXT = st.lists(st.one_of(st.text(CHARS, max_size=12), st.sampled_from(HARD)),
                 max_size=8).map("".join)
+# The preprocessors are TF graphs whatever the backend: their properties run in one pass
+# of make test; the tokenizer's (eager outputs converted per backend) in every pass.
+PURE_TF = pytest.mark.backend_independent
 LONG = "The quick brown fox \u00e9\u0301 [SEP] \U0001f916 " * 3000  # about 100,000 characters
 INVALID_UTF8 = [b"\xff\xfe", b"caf\xe9", b"\xc3", b"ok \xed\xa0\x80 surrogate", b"\x80abc"]
 
@@ -74,6 +77,7 @@ def test_tokenizer_ids_stay_in_the_vocabulary_eagerly_and_in_tf_data(tokenizer, 
     assert in_tf_data == eager
 
 
+@PURE_TF
 @given(texts=st.lists(TEXT, min_size=1, max_size=3))
 @example(texts=[LONG])
 def test_offsets_map_back_into_the_text(tokenizer, texts):
@@ -102,6 +106,7 @@ def _check_packed(out, tokenizer, length, pairs):
         assert (row_segments == expected).all()
 
 
+@PURE_TF
 @given(first=st.lists(TEXT, min_size=2, max_size=2), second=st.lists(TEXT, min_size=2,
                                                                      max_size=2))
 @example(first=[LONG, "\x00"], second=["", LONG])
@@ -115,6 +120,7 @@ def test_packing_holds_its_shape_and_special_tokens(tokenizer, preprocessor, fir
         np.testing.assert_array_equal(_np(in_tf_data[key]), _np(value))
 
 
+@PURE_TF
 @given(words=st.lists(st.lists(TEXT, min_size=1, max_size=6), min_size=1, max_size=3))
 def test_word_preprocessor_maps_every_word_inside_the_sequence(tokenizer, words):
     preprocessor = kbr.BertWordPreprocessor(tokenizer, sequence_length=24)
@@ -128,6 +134,7 @@ def test_word_preprocessor_maps_every_word_inside_the_sequence(tokenizer, words)
     assert _np(weights).sum() == kept  # one weighted piece per word kept
 
 
+@PURE_TF
 @given(question=TEXT, context=TEXT)
 @example(question="[CLS] [SEP]", context=LONG)
 def test_squad_windows_cover_the_context_and_offsets_stay_inside(tokenizer, question, context):
@@ -141,6 +148,7 @@ def test_squad_windows_cover_the_context_and_offsets_stay_inside(tokenizer, ques
     assert (features.token_ids[:, 0] == tokenizer.cls_token_id).all()
 
 
+@PURE_TF
 @given(context=TEXT, endings=st.lists(TEXT, min_size=3, max_size=3))
 def test_multiple_choice_packs_each_ending(tokenizer, context, endings):
     preprocessor = kbr.BertMultipleChoicePreprocessor(tokenizer, sequence_length=24)
@@ -149,6 +157,7 @@ def test_multiple_choice_packs_each_ending(tokenizer, context, endings):
     _check_packed(flat, tokenizer, flat["token_ids"].shape[1], pairs=True)
 
 
+@PURE_TF
 def test_invalid_utf8_bytes_are_dropped_not_fatal(tokenizer, preprocessor):
     """Bytes that are no UTF-8 (a latin-1 file, a cut multi-byte character) are left
     out, as Google's `convert_to_unicode` (`decode("utf-8", "ignore")`) does, rather
@@ -160,6 +169,7 @@ def test_invalid_utf8_bytes_are_dropped_not_fatal(tokenizer, preprocessor):
     _check_packed(preprocessor(tf.constant(INVALID_UTF8)), tokenizer, 32, pairs=False)
 
 
+@PURE_TF
 def test_a_saved_model_gives_the_same_ids(tokenizer, preprocessor, tmp_path):
     """The preprocessor traced into a SavedModel (as the serving exports hold it)."""
     module = tf.Module()

@@ -13,6 +13,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.backend_independent  # exports on TensorFlow and serves in a TF-only process
+@pytest.mark.spawns_serving
 def test_serving_load_smoke_has_no_errors_or_mismatches():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     done = subprocess.run([sys.executable, "-m", "benchmarks.serving_load", "--smoke"], cwd=REPO,
