@@ -150,26 +150,23 @@ def test_configs_cut_short_or_contradicting_the_weights(presets_dir, tmp_path, f
     _one_clear_error(path, config)
 
     path = _copy(presets_dir, fmt, tmp_path / "sizes")
-    file = os.path.join(path, config)
-    with open(file, encoding="utf-8") as f:
-        data = json.load(f)
-    sizes = data["config"] if "config" in data else data
-    key = "intermediate_dim" if "intermediate_dim" in sizes else "intermediate_size"
-    sizes[key] = 16  # the weights hold 8
-    with open(file, "w", encoding="utf-8") as f:
-        json.dump(data, f)
+    _set_size(path, config, ("intermediate_dim", "intermediate_size"), 16)  # weights hold 8
     _one_clear_error(path, WEIGHTS[fmt] if fmt != "google" else "bert_model.ckpt")
 
     path = _copy(presets_dir, fmt, tmp_path / "zero")
+    _set_size(path, config, ("num_heads", "num_attention_heads"), 3)  # does not divide 4
+    _one_clear_error(path, config, "not a multiple of num_heads=3")
+
+
+def _set_size(path, config, keys, value):
+    """Sets one size in the preset's config file: our name or HF's (`keys`)."""
     file = os.path.join(path, config)
     with open(file, encoding="utf-8") as f:
         data = json.load(f)
     sizes = data["config"] if "config" in data else data
-    key = "num_heads" if "num_heads" in sizes else "num_attention_heads"
-    sizes[key] = 3  # does not divide hidden 4
+    sizes[keys[0] if keys[0] in sizes else keys[1]] = value
     with open(file, "w", encoding="utf-8") as f:
         json.dump(data, f)
-    _one_clear_error(path, config, "not a multiple of num_heads=3")
 
 
 def test_broken_vocabularies_name_the_file_and_the_token(tmp_path):

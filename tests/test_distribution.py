@@ -21,6 +21,8 @@ import time
 import numpy as np
 import pytest
 
+from keras_bert_repro.presets.file_io import read_arrays
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 # The tiny model and synthetic batches every role trains on.
 VOCAB, SEQ, P, GLOBAL_BATCH, STEPS = 512, 32, 5, 8, 3
@@ -273,16 +275,6 @@ def _vocab():
 KILLS = int(os.environ.get("KILLS", "2"))
 
 
-def _h5_arrays(path):
-    import h5py
-
-    arrays = {}
-    with h5py.File(path, "r") as f:
-        f.visititems(lambda name, item: arrays.__setitem__(name, item[()])
-                     if isinstance(item, h5py.Dataset) else None)
-    return arrays
-
-
 def _run_until_killed(command, log_path, checkpoints, rng, inside_write):
     """Starts the run and SIGKILLs it: inside a checkpoint write (as soon as a temporary
     weights file appears) or after a random delay once it trains; returns whether it
@@ -346,7 +338,7 @@ def test_killed_pretraining_resumes_exactly_as_an_unbroken_run(tmp_path):
             # Whatever the kill interrupted, the named checkpoint is whole.
             if saved:
                 weights = checkpoints / json.loads(state.read_text())["weights"]
-                assert _h5_arrays(weights)
+                assert read_arrays(weights)
     final = subprocess.run(command(out), cwd=REPO, env=_env("tensorflow"), capture_output=True,
                            text=True, timeout=TIMEOUT)
     log = final.stdout + final.stderr
@@ -359,8 +351,8 @@ def test_killed_pretraining_resumes_exactly_as_an_unbroken_run(tmp_path):
     # The run ends at the requested step, equal to the unbroken run bit for bit.
     assert json.loads(state.read_text())["step"] == total
     assert sorted(p.name for p in checkpoints.glob("*.h5")) == [f"checkpoint-{total}.weights.h5"]
-    ours = _h5_arrays(checkpoints / f"checkpoint-{total}.weights.h5")
-    theirs = _h5_arrays(tmp_path / "unbroken" / "checkpoints" / f"checkpoint-{total}.weights.h5")
+    ours = read_arrays(checkpoints / f"checkpoint-{total}.weights.h5")
+    theirs = read_arrays(tmp_path / "unbroken" / "checkpoints" / f"checkpoint-{total}.weights.h5")
     assert sorted(ours) == sorted(theirs)
     different = [name for name in ours if not np.array_equal(ours[name], theirs[name])]
     assert different == [], f"kills at steps {saved_steps}: {different[:5]} differ"

@@ -27,13 +27,14 @@ def write_arrays(file, arrays):
     os.replace(partial, file)
 
 
-def read_arrays(file):
-    """`{name: ndarray}` from a file `write_arrays` wrote."""
-    arrays = {}
+def read_arrays(file, value=lambda dataset: dataset[()]):
+    """`{name: value(dataset)}` of every dataset of the HDF5 file `file` (by default its
+    array; `value=lambda d: d.dtype` reads only the dtypes)."""
+    out = {}
     with h5py.File(file, "r") as f:
-        f.visititems(lambda name, item: arrays.__setitem__(name, item[()])
+        f.visititems(lambda name, item: out.__setitem__(name, value(item))
                      if isinstance(item, h5py.Dataset) else None)
-    return arrays
+    return out
 
 
 def write_tokens(file, tokens):

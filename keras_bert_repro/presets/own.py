@@ -10,8 +10,6 @@ variable path, so `Task.from_preset(dir)` rebuilds the fine-tuned model.
 import json
 import os
 
-import h5py
-
 from keras_bert_repro.presets.errors import reading
 from keras_bert_repro.presets.file_io import read_arrays, write_arrays, write_json, write_tokens
 from keras_bert_repro.presets.keras_config import CONFIG_FILE, read_keras_config, registered_name
@@ -40,11 +38,8 @@ def own_weights_file(path):
 def own_weights_dtypes(file):
     """`{dataset path: numpy dtype}` of a Keras weights file (checked before loading:
     Keras would cast integers into float variables without a word)."""
-    dtypes = {}
-    with reading(file, "this model's Keras weights"), h5py.File(file, "r") as f:
-        f.visititems(lambda name, item: dtypes.__setitem__(name, item.dtype)
-                     if isinstance(item, h5py.Dataset) else None)
-    return dtypes
+    with reading(file, "this model's Keras weights"):
+        return read_arrays(file, value=lambda dataset: dataset.dtype)
 
 
 def write_own_config(preset_dir, config):
