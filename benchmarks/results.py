@@ -1,7 +1,9 @@
 """Writes one benchmark's section of benchmarks/RESULTS.md, leaving the others alone,
-and the pieces every section is made of: its table and the command that reruns it."""
+and the pieces every section is made of: its table and the command that reruns it;
+and the JSON-lines records long benchmarks resume from (`append_record`, `read_records`)."""
 
 import datetime
+import json
 import os
 import platform
 import re
@@ -28,8 +30,42 @@ def write_section(name, command, body, where=None):
                          re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else \
         text.rstrip() + "\n\n" + section + "\n"
-    with open(RESULTS, "w", encoding="utf-8") as f:
+    with open(RESULTS + ".tmp", "w", encoding="utf-8") as f:
         f.write(text)
+    os.replace(RESULTS + ".tmp", RESULTS)  # a kill never leaves half of RESULTS.md
+
+
+def append_record(path, record):
+    """Appends `record` to the JSON-lines file `path` as one line in one write, synced
+    to disk; a last line that a killed run left unfinished is cut off first.
+
+    Example:
+    >>> append_record("/tmp/draws.jsonl", {"seed": 0, "f1": 0.58})  # doctest: +SKIP
+    """
+    line = (json.dumps(record) + "\n").encode("utf-8")
+    with open(path, "a+b") as f:
+        size = f.seek(0, os.SEEK_END)
+        if size:
+            f.seek(size - 1)
+            if f.read(1) != b"\n":  # a torn line: keep up to the last whole one
+                f.seek(0)
+                f.truncate(f.read().rfind(b"\n") + 1)
+        f.write(line)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def read_records(path):
+    """The records of the JSON-lines file `path` (none if it is missing), leaving out
+    a last line that a killed run left unfinished (it has no newline)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    if lines[-1].strip():
+        print(f"{path}: its last line was cut short by a killed run; left out.",
+              file=sys.stderr)
+    return [json.loads(line) for line in lines[:-1] if line.strip()]
 
 
 def add_row(rows, row):

@@ -233,9 +233,24 @@ def make_requests(name, count, rng, pool):
     return [r for r, _ in requests], [k for _, k in requests]
 
 
-def child(job_file):
+def serving_tensorflow():
+    """TensorFlow as a model server has it: Keras refused (an import of it raises)
+    and TF Text's op libraries loaded, as TF Serving links them, without the
+    `tensorflow_text` Python package (which imports Keras)."""
+    import glob
+    import importlib.util
+
+    sys.modules["keras"] = sys.modules["tf_keras"] = None
     import tensorflow as tf
-    import tensorflow_text  # noqa: F401  registers the TF Text ops, as a TF Serving build links them
+
+    ops = importlib.util.find_spec("tensorflow_text").submodule_search_locations[0]
+    for library in sorted(glob.glob(os.path.join(ops, "python", "ops", "_*.so"))):
+        tf.load_op_library(library)
+    return tf
+
+
+def child(job_file):
+    tf = serving_tensorflow()
 
     with open(job_file, encoding="utf-8") as f:
         job = json.load(f)
@@ -249,8 +264,8 @@ def child(job_file):
                   "megabyte_one_thread_ms": {kind: round(ms, 1) for ms, kind in
                                              zip(latencies, kinds) if kind.startswith("1MB")}}
         print(json.dumps(result), flush=True)
-    leaked = [m for m in sys.modules if m.startswith("keras_bert_repro")]
-    assert not leaked, f"the serving process imported {leaked}"
+    leaked = [m for m in sys.modules if m.startswith(("keras_bert_repro", "tensorflow_text"))]
+    assert not leaked and sys.modules["keras"] is None, f"the serving process imported {leaked}"
 
 
 def load_test(serve, requests, threads, pool):

@@ -24,7 +24,6 @@ runs already there, and `--budget_s` stops starting runs once it is spent.
 """
 
 import argparse
-import json
 import math
 import os
 import statistics
@@ -34,6 +33,7 @@ import numpy as np
 
 from benchmarks.common import float32_preset, import_without_tensorflow
 from benchmarks.models import minilm_path
+from benchmarks.results import append_record, read_records, rerun_command, write_section
 
 def windows(args):
     """The split's training windows (arrays, starts, ends) and evaluation windows."""
@@ -120,13 +120,6 @@ def device_name():
     return torch.cuda.get_device_name() if torch.cuda.is_available() else "CPU"
 
 
-def done_runs(path):
-    if not os.path.exists(path):
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
 def summary(runs):
     """Each side's mean and standard deviation, then each ours side against HF: the
     difference of the means and its standard error."""
@@ -198,7 +191,7 @@ def main():
     print(f"split {args.split_seed}: {len(train)} training questions ({len(train_windows[1])} "
           f"windows), {len(evaluation)} evaluation questions ({len(samples)} windows)",
           flush=True)
-    runs = done_runs(args.out)
+    runs = read_records(args.out)
     last = {}
     for seed in args.seeds:
         for side in args.sides:
@@ -217,8 +210,7 @@ def main():
                       **squad_result(evaluation, answers, len(train), len(train_windows[1]),
                                      seconds, args)}
             runs.append(result)
-            with open(args.out, "a", encoding="utf-8") as f:
-                f.write(json.dumps(result) + "\n")
+            append_record(args.out, result)
             last[side] = time.perf_counter() - begin
             print(f"{side} seed {seed}: F1 {100 * result['f1']:.1f} EM "
                   f"{100 * result['exact_match']:.1f}, train {seconds:.0f} s "
@@ -228,9 +220,7 @@ def main():
 
 def report(args):
     """RESULTS.md's section from the runs of `--split_seed` in `--out`."""
-    from benchmarks.results import rerun_command, write_section
-
-    runs = [r for r in done_runs(args.out) if r["split_seed"] == args.split_seed]
+    runs = [r for r in read_records(args.out) if r["split_seed"] == args.split_seed]
     if not runs:
         raise SystemExit(f"{args.out} holds no run of split {args.split_seed}.")
     first = runs[0]

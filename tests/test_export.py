@@ -9,15 +9,17 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data import read_glue
 from tests.conftest import shared_data
+from tests.fuzz import TEXT
+from tests.serving_process import POSTAMBLE, PREAMBLE
 
-LOADER = r"""
-import json, sys
-import tensorflow as tf
-import tensorflow_text  # registers the TF Text ops, as a TF Serving build links them
+LOADER = PREAMBLE + r"""
+import json
 export_dir, requests = sys.argv[1], json.loads(sys.argv[2])
 model = tf.saved_model.load(export_dir)
 out = {"signatures": sorted(model.signatures)}
@@ -25,13 +27,12 @@ for name, request in requests.items():
     fn = model.signatures[request.pop("signature")]
     args = {k: tf.constant(v) for k, v in request.items()}
     out[name] = {k: v.numpy().tolist() for k, v in fn(**args).items()}
-assert not [m for m in sys.modules if m.startswith("keras_bert_repro")]
 print(json.dumps(out))
-"""
+""" + POSTAMBLE
 
 
 def serve(export_dir, requests):
-    """Calls the SavedModel's signatures from a fresh process without this library."""
+    """Calls the SavedModel's signatures from a fresh process without Keras or this library."""
     done = subprocess.run([sys.executable, "-c", LOADER, export_dir, json.dumps(requests)],
                           capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ""},
                           cwd="/")
@@ -63,6 +64,12 @@ def exported(classifier, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def loaded(exported):
+    """The export loaded in this process, for inputs drawn here (hypothesis)."""
+    return tf.saved_model.load(exported[0])
+
+
+@pytest.fixture(scope="module")
 def served(classifier, exported, texts):
     """One serving process answers every request the tests below check."""
     inputs = {k: np.asarray(v).tolist() for k, v in classifier.preprocessor(texts[:4]).items()}
@@ -80,6 +87,15 @@ def test_text_signature_matches_keras_predictions(classifier, served, texts):
     probabilities = np.array(served["batch"]["probabilities"])
     np.testing.assert_allclose(probabilities.sum(-1), 1.0, atol=1e-5)
     np.testing.assert_allclose(np.array(served["one"]["logits"])[0], expected[0], atol=1e-4)
+
+
+@pytest.mark.backend_independent  # the SavedModel is TF's whatever the backend: once
+@given(texts=st.lists(TEXT, min_size=1, max_size=4))
+def test_text_signature_matches_keras_on_fuzzed_text(classifier, loaded, texts):
+    """Issue 25: arbitrary Unicode (tests/fuzz.py) gives the Keras model's logits."""
+    served = loaded.signatures["serving_default"]
+    np.testing.assert_allclose(served(text=tf.constant(texts))["logits"].numpy(),
+                               classifier.predict(texts, verbose=0), atol=1e-4)
 
 
 def test_ids_signature_and_layout(classifier, exported, served, texts):

@@ -1,6 +1,7 @@
 """SavedModel export of the token classifier, question answerer and multiple choice
 models: served from a process with only TensorFlow + TF Text, they answer raw
-strings exactly as the Keras models' own `predict` does."""
+strings exactly as the Keras models' own `predict` does; and on fuzzed text
+(tests/fuzz.py's strategies, issue 25) too."""
 
 import json
 import os
@@ -11,6 +12,9 @@ import sys
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
+from hypothesis import given
+from hypothesis import strategies as st
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data.conll import CONLL2003_LABELS, read_conll
@@ -18,6 +22,8 @@ from keras_bert_repro.data.squad import questions_and_contexts, read_squad
 from keras_bert_repro.evaluation.entity_f1 import entity_spans
 from keras_bert_repro.text.word_preprocessor import to_ragged_words
 from tests.conftest import shared_data
+from tests.fuzz import TEXT
+from tests.serving_process import POSTAMBLE, PREAMBLE
 
 LONG = "word " * 3000
 NUM_LABELS = len(CONLL2003_LABELS)
@@ -29,10 +35,8 @@ UNICODE = "Crème brûlée, Ⅻ und İstanbul: ﬁne 東京 café\u0301 naïve �
 served_once = pytest.mark.backend_independent
 
 
-LOADER = r"""
-import json, sys
-import tensorflow as tf
-import tensorflow_text  # registers the TF Text ops, as a TF Serving build links them
+LOADER = PREAMBLE + r"""
+import json
 job = json.load(open(sys.argv[1]))
 models = {name: tf.saved_model.load(path) for name, path in job["models"].items()}
 out = {"signatures": {name: {sig: sorted(fn.structured_outputs)
@@ -46,13 +50,12 @@ for name, request in job["requests"].items():
     fn = models[request.pop("model")].signatures[request.pop("signature")]
     outputs = fn(**{k: tf.constant(v) for k, v in request.items()})
     out[name] = {k: plain(v.numpy().tolist()) for k, v in outputs.items()}
-assert not [m for m in sys.modules if m.startswith("keras_bert_repro")]
 json.dump(out, open(sys.argv[2], "w"))
-"""
+""" + POSTAMBLE
 
 
 def serve(tmp_path, models, requests):
-    """Calls the SavedModels' signatures from one fresh process without this library."""
+    """Calls the SavedModels' signatures from one fresh process without Keras or this library."""
     job, result = tmp_path / "job.json", tmp_path / "result.json"
     job.write_text(json.dumps({"models": models, "requests": requests}))
     done = subprocess.run([sys.executable, "-c", LOADER, str(job), str(result)],
@@ -266,6 +269,49 @@ def test_multiple_choice_serves_choice_scores(served, reference):
     check_mc(reference["mc_edge"], served["mc_edge"])
 
 
+# === Fuzzed text (issue 25): the served answer is the Keras model's ===
+
+@pytest.fixture(scope="module")
+def loaded(exported):
+    """The exports, loaded in this process: hypothesis draws the inputs here."""
+    return {name: tf.saved_model.load(path) for name, path in exported[0].items()}
+
+
+def plain(x):
+    if isinstance(x, list):
+        return [plain(i) for i in x]
+    return x.decode("utf-8") if isinstance(x, bytes) else x
+
+
+def call(model, **inputs):
+    outputs = model.signatures["serving_default"](
+        **{k: tf.constant(v) for k, v in inputs.items()})
+    return {k: plain(v.numpy().tolist()) for k, v in outputs.items()}
+
+
+@served_once
+@given(texts=st.lists(TEXT, min_size=1, max_size=3))
+def test_served_token_classifier_agrees_with_keras_on_fuzzed_text(models, loaded, texts):
+    check_ner(ner_reference(models["ner"], texts)[0], call(loaded["ner"], text=texts))
+
+
+@served_once
+@given(pairs=st.lists(st.tuples(TEXT, TEXT), min_size=1, max_size=3))
+def test_served_question_answerer_agrees_with_keras_on_fuzzed_text(models, loaded, pairs):
+    questions, contexts = (list(x) for x in zip(*pairs, strict=True))
+    expected = models["qa"].predict((questions, contexts), return_details=True, verbose=0)
+    check_qa(expected, call(loaded["qa"], question=questions, context=contexts), contexts)
+
+
+@served_once
+@given(rows=st.lists(st.tuples(TEXT, st.lists(TEXT, min_size=4, max_size=4)), min_size=1,
+                     max_size=2))
+def test_served_multiple_choice_agrees_with_keras_on_fuzzed_text(models, loaded, rows):
+    contexts, endings = [r[0] for r in rows], [r[1] for r in rows]
+    expected = models["mc"].predict((contexts, endings), verbose=0)
+    check_mc(expected, call(loaded["mc"], context=contexts, endings=endings))
+
+
 # === Ids signatures, layout ===
 
 @served_once
@@ -283,7 +329,6 @@ def test_ids_signatures_match_keras(served, reference):
 
 @pytest.mark.backend_independent
 def test_layout_custom_ops_warmup_and_cli(exported):
-    import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
     dirs, ops = exported
@@ -309,8 +354,6 @@ def test_layout_custom_ops_warmup_and_cli(exported):
 
 @pytest.mark.backend_independent
 def test_squad_v2_null_answers_and_export_errors(models, data, tmp_path):
-    import tensorflow as tf
-
     qa = models["qa"]
     v2 = kbr.BertQuestionAnswerer(qa.backbone, preprocessor=qa.preprocessor,
                                   version_2_with_negative=True)

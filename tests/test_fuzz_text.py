@@ -4,46 +4,27 @@ invalid UTF-8 bytes, literal [CLS]/[SEP]/[MASK], 100,000-character strings. No c
 ids inside the vocabulary; [CLS]/[SEP]/padding where they belong; every offset inside
 its text; the same ids eagerly, in tf.data and from a SavedModel.
 
-`make test` runs the "ci" profile (a fixed seed, 15 examples a property; the tokenizer's
-in each backend's pass, the TF-only preprocessors' in one);
+`make test` runs the "ci" profile of tests/fuzz.py (a fixed seed, 15 examples a
+property; the tokenizer's in each backend's pass, the TF-only preprocessors' in one);
 `HYPOTHESIS_PROFILE=campaign pytest tests/test_fuzz_text.py` runs the long one
 (`FUZZ_EXAMPLES` per property, default 2,000; benchmarks/RESULTS.md, "Reliability",
-has the count of its last run).
+has the count of its last run). The served signatures' properties are in
+test_export.py and test_export_tasks.py.
 """
-
-import os
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import keras_bert_repro as kbr
 from keras_bert_repro.text import OffsetTokenizer
+from tests.fuzz import HARD, LONG, TEXT
 
-settings.register_profile("ci", max_examples=15, derandomize=True, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
-settings.register_profile("campaign", max_examples=int(os.environ.get("FUZZ_EXAMPLES", 2000)),
-                          derandomize=False, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow,
-                                                 HealthCheck.function_scoped_fixture])
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-
-HARD = ["[CLS]", "[SEP]", "[MASK]", "[PAD]", "[UNK]", "\x00", "\u200f", "\u202e", "\ufeff",
-        "\u200d", "e\u0301", "\u0645\u0631\u062d\u0628\u0627", "\u05e9\u05dc\u05d5\u05dd",
-        "\U0001f469\u200d\U0001f469\u200d\U0001f467", "\U0001f916", "\u0130stanbul", "\u00df",
-        "\t", "\n", "\r\n", " ", "\u3000", "\u4e2d\u6587", "\ud55c\uad6d\uc5b4", "##", "\\",
-        "\x7f", "\x85", "\ufffd", "A" * 300]
-# Any code point but surrogates (which no UTF-8 string holds), mixed with the hard cases.
-CHARS = st.characters(exclude_categories=("Cs",))
-TEXT = st.lists(st.one_of(st.text(CHARS, max_size=12), st.sampled_from(HARD)),
-                max_size=8).map("".join)
 # The preprocessors are TF graphs whatever the backend: their properties run in one pass
 # of make test; the tokenizer's (eager outputs converted per backend) in every pass.
 PURE_TF = pytest.mark.backend_independent
-LONG = "The quick brown fox \u00e9\u0301 [SEP] \U0001f916 " * 3000  # about 100,000 characters
 INVALID_UTF8 = [b"\xff\xfe", b"caf\xe9", b"\xc3", b"ok \xed\xa0\x80 surrogate", b"\x80abc"]
 
 

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
 from keras_bert_repro.export.signatures import check_task, served_pairs, serving_functions
+from keras_bert_repro.presets.file_io import new_folder, replace_folder
 
 CUSTOM_OPS_FILE = "custom_ops.txt"
 WARMUP_FILE = "tf_serving_warmup_requests"
@@ -112,10 +113,7 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, la
     # number), and a failed export leaves the version that was there.
     parent, name = os.path.split(os.path.abspath(export_dir))
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{name}.partial-", dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp's folder is private (0700)
+    staging = new_folder(f".{name}.partial-", parent)
     try:
         tf.saved_model.save(module, staging, signatures=functions)
         extra = os.path.join(staging, "assets.extra")
@@ -126,9 +124,7 @@ def _export_tf(task, export_dir, pairs, signatures, model_name, warmup_texts, la
         if warmup_texts and "text" in signatures:
             _write_warmup(os.path.join(extra, WARMUP_FILE), model_name,
                           serving.warmup_inputs(list(warmup_texts)))
-        if os.path.exists(export_dir):
-            shutil.rmtree(export_dir)
-        os.rename(staging, export_dir)
+        replace_folder(staging, export_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

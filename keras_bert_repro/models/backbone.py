@@ -1,7 +1,5 @@
 """BertBackbone: the encoder of the paper as a Keras functional model."""
 
-import os
-
 import keras
 
 from keras_bert_repro import presets
@@ -304,11 +302,9 @@ class BertBackbone(keras.Model):
         quantized = dtype_maps.policy_with_quantized("float32", self._flatten_layers())
         if dtype_maps.quantized_entries(quantized):  # the int8 / float8 layers, by path
             config["dtype"] = keras.dtype_policies.serialize(quantized)
-        weights = presets.own_weights_file(preset_dir)
-        os.makedirs(preset_dir, exist_ok=True)
-        partial = weights.replace(".weights.h5", ".partial.weights.h5")
-        self.save_weights(partial)  # renamed once whole: a crash leaves no half file
-        os.replace(partial, weights)
-        presets.write_own_config(preset_dir, config)
-        if vocabulary is not None:
-            presets.write_vocabulary(preset_dir, vocabulary)
+        # Staged and moved in as one change: a kill leaves the old preset or the new.
+        with presets.updating(preset_dir) as staging:
+            self.save_weights(presets.own_weights_file(staging))
+            presets.write_own_config(staging, config)
+            if vocabulary is not None:
+                presets.write_vocabulary(staging, vocabulary)

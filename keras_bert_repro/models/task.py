@@ -635,14 +635,16 @@ class BertTask(keras.Model):
         `task.weights.h5`: the task's arguments (label names, classes, ...), its
         preprocessor's, and the head's weights, which `from_preset(dir)` reads."""
         tokenizer = getattr(self.preprocessor, "tokenizer", None)
-        self.backbone.save_to_preset(preset_dir, vocabulary=vocabulary)
-        if vocabulary is None and tokenizer is not None:
-            tokenizer.save_to_preset(preset_dir)
         config = {k: v for k, v in self.get_config().items() if k not in self.RUN_SETTINGS}
         preprocessor = None if self.preprocessor is None else {
             k: v for k, v in self.preprocessor.get_config().items()
             if k not in ("tokenizer", "name", "trainable", "dtype")}
         arrays = {name: keras.ops.convert_to_numpy(v)
                   for name, v in self._saved_head_variables().items()}
-        presets.write_own_task(preset_dir, keras.saving.get_registered_name(type(self)),
-                               config, preprocessor, arrays)
+        # One change: a kill never pairs one write's encoder with another's head.
+        with presets.updating(preset_dir) as staging:
+            self.backbone.save_to_preset(staging, vocabulary=vocabulary)
+            if vocabulary is None and tokenizer is not None:
+                tokenizer.save_to_preset(staging)
+            presets.write_own_task(staging, keras.saving.get_registered_name(type(self)),
+                                   config, preprocessor, arrays)

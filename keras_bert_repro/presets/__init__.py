@@ -20,6 +20,7 @@ Example:
 from keras_bert_repro.presets.checkpoint import CLASSIFIER_WEIGHTS, SQUAD_WEIGHTS, TASKS, Checkpoint
 from keras_bert_repro.presets.download import PresetDownloadError
 from keras_bert_repro.presets.errors import CorruptPreset, reading
+from keras_bert_repro.presets.file_io import updating
 from keras_bert_repro.presets.own import (
     own_weights_dtypes, own_weights_file, read_own_task, write_own_config, write_own_task,
     write_vocabulary)

@@ -11,6 +11,7 @@ import os
 from keras_bert_repro.presets import google, hf, keras_hub, own
 from keras_bert_repro.presets.download import fetch
 from keras_bert_repro.presets.errors import reading
+from keras_bert_repro.presets.file_io import finish_replace
 from keras_bert_repro.presets.registry import get_preset
 
 OWN_FORMAT = "keras_bert_repro"
@@ -35,6 +36,10 @@ def resolve_preset(preset):
         raise TypeError(f"preset must be a name or a directory, got {type(preset).__name__}.")
     path = os.fspath(preset)
     if os.path.isdir(path):
+        try:
+            finish_replace(path)  # a checkpoint write a kill interrupted
+        except OSError:
+            pass  # read-only: read what is there
         return path
     if os.path.sep in path or path.startswith("."):
         raise FileNotFoundError(f"Preset directory {path!r} does not exist.")

@@ -11,9 +11,10 @@ Example:
 
 import os
 import shutil
-import tempfile
 
 from keras_bert_repro.presets import google_writer, hf_writer, keras_hub_writer
+from keras_bert_repro.presets.file_io import (
+    STAGING_PREFIX, finish_replace, new_folder, replace_contents, visible_entries)
 from keras_bert_repro.presets.tokenizer_files import infer_lowercase
 
 WRITERS = {
@@ -72,78 +73,31 @@ def write_checkpoint(path, checkpoint, format, overwrite=False, allow_gelu_chang
     `path` must not exist or be an empty directory, unless `overwrite=True`
     (the old contents are then replaced only once the new ones are complete).
     An existing directory (a mount point, a symlink's target) is kept and filled:
-    the checkpoint is staged in a hidden folder inside it.
+    the checkpoint is staged in a hidden folder inside it and moved in by
+    `file_io.replace_contents`, which a kill cannot leave half done.
     """
     check_writable(checkpoint, format, allow_gelu_change)
     path = os.path.realpath(os.fspath(path))
     if os.path.exists(path) and not os.path.isdir(path):
         raise FileExistsError(f"{path} is a file; give a directory for the checkpoint.")
+    finish_replace(path)  # what a killed earlier write left half done
     exists = os.path.isdir(path)
-    if exists and _contents(path) and not overwrite:
+    if exists and visible_entries(path) and not overwrite:
         raise FileExistsError(f"{path} exists and is not empty; give a new directory or "
                               "pass overwrite=True.")
     if exists:
-        staging = _private_dir(STAGING_PREFIX, path)
+        staging = new_folder(STAGING_PREFIX, path)
     else:
         parent, name = os.path.split(path)
         os.makedirs(parent, exist_ok=True)
-        staging = _private_dir(f".{name}{STAGING_PREFIX}", parent)
+        staging = new_folder(f".{name}{STAGING_PREFIX}", parent)
     try:
         WRITERS[format][0](staging, checkpoint)
         if exists:
-            _replace_contents(path, staging)
+            replace_contents(path, staging)
         else:
             os.rename(staging, path)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return path
-
-
-STAGING_PREFIX = ".partial-"
-OLD_PREFIX = ".old-"
-
-
-def _contents(path):
-    """The entries of `path`, leaving out what a killed earlier write left behind."""
-    return [n for n in os.listdir(path) if not n.startswith((STAGING_PREFIX, OLD_PREFIX))]
-
-
-def _private_dir(prefix, parent):
-    """A new folder in `parent` with the permissions a plain `mkdir` would give."""
-    folder = tempfile.mkdtemp(prefix=prefix, dir=parent)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(folder, 0o777 & ~umask)  # mkdtemp's folder is private (0700)
-    return folder
-
-
-def _replace_contents(path, staging):
-    """Moves what `path` holds aside, the staged files in, then deletes the old ones;
-    on a failure, puts the old contents back."""
-    old = tempfile.mkdtemp(prefix=OLD_PREFIX, dir=path)
-    keep = {os.path.basename(staging), os.path.basename(old)}
-    placed = []
-    try:
-        for name in os.listdir(path):
-            if name not in keep:
-                os.rename(os.path.join(path, name), os.path.join(old, name))
-        for name in os.listdir(staging):
-            os.rename(os.path.join(staging, name), os.path.join(path, name))
-            placed.append(name)
-    except BaseException:
-        for name in placed:
-            _remove(os.path.join(path, name))
-        for name in os.listdir(old):
-            os.rename(os.path.join(old, name), os.path.join(path, name))
-        shutil.rmtree(old, ignore_errors=True)
-        raise
-    os.rmdir(staging)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _remove(path):
-    if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        os.remove(path)
