@@ -172,7 +172,8 @@ def test_writes_killed_at_random_moments_leave_whole_files(tmp_path):
             job.wait()
         kills += 1
         moments.append(round(moment, 2))
-        check_whatever_is_there(out, vocabulary)
+        found = check_whatever_is_there(out, vocabulary)
+        print(f"kill {attempt}: {moment:.2f} s after ready, whole: {', '.join(found)}")
     # A run after the kills writes a whole round over whatever they left.
     done = subprocess.run(command + ["1"], env=env, capture_output=True, text=True,
                           timeout=180)
