@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import keras_bert_repro as kbr
-from keras_bert_repro.layers import Dense, Dropout, MultiHeadSelfAttention
+from keras_bert_repro.layers import Dense, Dropout, MultiHeadSelfAttention, attention
 from tests.conftest import to_numpy
 
 TINY = dict(vocabulary_size=200, num_layers=2, num_heads=2, hidden_dim=32,
@@ -162,6 +162,35 @@ def test_both_attention_paths_match_keras_dot_product_attention():
     np.testing.assert_allclose(inference, reference, atol=1e-5)
     np.testing.assert_allclose(to_numpy(att(x, padding_mask=mask, training=True)), reference,
                                atol=1e-5)
+
+
+# On torch the GPU path differs (SDPA's own dropout): it is taken here on the CPU too.
+@pytest.mark.parametrize("accelerator", [False, True] if keras.backend.backend() == "torch"
+                         else [False])
+def test_attention_dropout_keeps_its_rate_in_training(monkeypatch, accelerator):
+    """Uniform attention (zero query/key kernels) over one-hot values: each output
+    entry is one attention probability, 0 where dropped and 1/(L(1 - rate)) where
+    kept. `accelerator=True` takes the layer's GPU path (on torch, SDPA's own
+    `dropout_p`); the CPU path is the explicit softmax's dropout."""
+    if accelerator:
+        monkeypatch.setattr(attention, "on_accelerator", lambda x: True)
+        monkeypatch.setattr(MultiHeadSelfAttention, "_explicit_attention", None)  # unused
+    length, rate = 64, 0.1
+    att = MultiHeadSelfAttention(num_heads=1, attention_dropout=rate)
+    att.build((16, length, length))
+    for dense in (att.query_dense, att.key_dense, att.value_dense, att.output_dense):
+        dense.kernel.assign(np.zeros((length, length), "float32") if dense in (
+            att.query_dense, att.key_dense) else np.eye(length, dtype="float32"))
+        dense.bias.assign(np.zeros(length, "float32"))
+    x = np.tile(np.eye(length, dtype="float32"), (16, 1, 1))
+    mask = np.ones((16, length), "int32")
+    out = to_numpy(att(x, padding_mask=mask, training=True))
+    dropped = out == 0
+    assert abs(dropped.mean() - rate) < 0.01, dropped.mean()  # 65,536 draws: sd 0.0012
+    np.testing.assert_allclose(out[~dropped], 1 / (length * (1 - rate)), rtol=1e-5)
+    assert dropped.any(axis=(1, 2)).all() and not dropped.all(axis=-1).any()
+    np.testing.assert_allclose(to_numpy(att(x, padding_mask=mask, training=False)),
+                               1 / length, rtol=1e-5)  # no dropout in inference
 
 
 def test_dense_layer_trains_exactly_as_keras_dense():

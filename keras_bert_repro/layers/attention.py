@@ -10,10 +10,11 @@ from keras_bert_repro.layers.dropout import Dropout
 def fused_attention_is_faster():
     """Whether `keras.ops.dot_product_attention` beats the explicit softmax here.
 
-    Measured on the CPU (MiniLM-L6 forward, batch 32 x 128): torch's SDPA is on
-    par or faster; XLA's CPU attention op ran 0.96-1.00x keras-hub against
-    1.09-1.10x for the explicit path (TensorFlow: 1.02-1.03x against 1.04-1.15x).
-    On GPU/TPU the fused op is JAX's and torch's flash attention.
+    Measured on the CPU (MiniLM-L6 forward, batch 32 x 128): XLA's CPU attention
+    op ran 0.96-1.00x keras-hub against 1.09-1.10x for the explicit path
+    (TensorFlow: 1.02-1.03x against 1.04-1.15x). On JAX's GPU/TPU the fused op is
+    its flash / cuDNN attention. (torch runs its SDPA, `_torch_attention`, but for
+    training with attention dropout on the CPU.)
     """
     backend = keras.backend.backend()
     if backend == "torch":
@@ -25,16 +26,39 @@ def fused_attention_is_faster():
     return False
 
 
+def on_accelerator(x):
+    """Whether the torch tensor `x` lives on a GPU (or another non-CPU device)."""
+    return x.device.type != "cpu"
+
+
+def _torch_attention(q, k, v, mask, dropout_rate):
+    """`torch.nn.functional.scaled_dot_product_attention` on [batch, seq, heads, dim]
+    operands, with a boolean `mask` (True: attend) and its own `dropout_p` on the
+    probabilities (Keras' `dot_product_attention` has none)."""
+    import torch
+
+    if mask is not None:
+        # Additive and finite, as Keras' op: a row with no key left stays a number.
+        mask = torch.where(mask, 0.0, -0.7 * torch.finfo(q.dtype).max).to(q.dtype)
+    out = torch.nn.functional.scaled_dot_product_attention(
+        q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), attn_mask=mask,
+        dropout_p=dropout_rate)
+    return out.transpose(1, 2)
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Scaled dot-product self-attention over `num_heads` heads.
 
     Query, key, value and output projections are `[hidden, hidden]` dense layers,
     as in Google's release, so checkpoints map onto them without reshaping.
-    Without attention dropout (inference, or `attention_dropout=0`) the product
-    runs through `keras.ops.dot_product_attention` where that is faster (torch's
-    SDPA; JAX on GPU/TPU, flash attention); with dropout in training, and on
-    TensorFlow and JAX's CPU, it runs the explicit softmax in heads-major layout.
+    On torch the product is its fused SDPA, on a GPU with attention dropout
+    included (`dropout_p`), so training uses the flash / memory-efficient kernels
+    too. On JAX's GPU/TPU, without attention dropout (inference, or
+    `attention_dropout=0`), it is `keras.ops.dot_product_attention` (flash / cuDNN
+    attention). Training with dropout on the CPU (torch's SDPA dropout was slower
+    there), on TensorFlow and on JAX (Keras' fused op has no dropout) runs the
+    explicit softmax in heads-major layout.
 
     Args:
         num_heads: number of attention heads; must divide the hidden size.
@@ -105,7 +129,13 @@ class MultiHeadSelfAttention(keras.layers.Layer):
             earlier = (key_positions[None, :] <= query_positions[:, None])[None, None, :, :]
             mask = earlier if mask is None else ops.logical_and(mask, earlier)
 
-        if (training and self.attention_dropout > 0) or not fused_attention_is_faster():
+        dropout = bool(training) and self.attention_dropout > 0
+        if keras.backend.backend() == "torch" and (not dropout or on_accelerator(q)):
+            # torch's SDPA, with its own dropout in training on a GPU: the flash /
+            # memory-efficient kernels. (On the CPU, SDPA's dropout path ran a
+            # MiniLM-L6 train step 8% slower than the explicit one.)
+            context = _torch_attention(q, k, v, mask, self.attention_dropout if dropout else 0.0)
+        elif dropout or not fused_attention_is_faster():
             context = self._explicit_attention(q, k, v, mask, training)
         else:
             context = ops.dot_product_attention(q, k, v, mask=mask)
