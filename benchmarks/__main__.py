@@ -9,7 +9,7 @@ from benchmarks.common import BACKENDS
 
 SUITE = ("benchmarks.tokenizer", "benchmarks.forward", "benchmarks.train_step",
          "benchmarks.fit_sst2", "benchmarks.memory", "benchmarks.serving",
-         "benchmarks.pretraining_data", "benchmarks.serving_load")
+         "benchmarks.pretraining_data", "benchmarks.serving_load", "benchmarks.compilations")
 # Fixed-backend benchmarks (Keras picks the backend at import): one run per backend.
 PER_BACKEND = ("benchmarks.pretraining",)
 

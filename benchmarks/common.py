@@ -124,7 +124,7 @@ def import_without_tensorflow():
     except ImportError:
         pass
     root = importlib.util.find_spec("keras_bert_repro").submodule_search_locations[0]
-    for name in ("", "models", "training", "data"):
+    for name in ("", "models", "training", "data", "text"):
         module = types.ModuleType("keras_bert_repro" + (f".{name}" if name else ""))
         module.__path__ = [os.path.join(root, name) if name else root]
         sys.modules[module.__name__] = module
