@@ -22,8 +22,7 @@ runpy.run_module("benchmarks.accelerator", run_name="__main__")
 """
 
 
-@pytest.mark.backend_independent
-@pytest.mark.spawns_recipes
+@pytest.mark.backend_independent  # its process picks torch: one pass (the first)
 def test_the_smoke_run_measures_every_row_and_reports_them(tmp_path):
     out = tmp_path / "accelerator.jsonl"
     env = dict(os.environ, KERAS_BACKEND="torch", PYTHONPATH=str(REPO), CUDA_VISIBLE_DEVICES="")

@@ -139,8 +139,7 @@ def check_whatever_is_there(out, vocabulary):
     return found
 
 
-@pytest.mark.backend_independent
-@pytest.mark.spawns_recipes
+@pytest.mark.backend_independent  # its writer picks TensorFlow: one pass (the first)
 def test_writes_killed_at_random_moments_leave_whole_files(tmp_path):
     vocab = shared_data("vocab", "bert-base-uncased-vocab.txt")
     vocabulary = vocab.read_text(encoding="utf-8").splitlines()
