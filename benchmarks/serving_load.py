@@ -7,8 +7,9 @@ A sentence classifier and a question answerer (MiniLM-L6 from the real
 checkpoint with random heads, sequence length 128; `--smoke`: a random 2-layer,
 hidden-32 backbone on a 40-token vocabulary) are exported with
 `kbr.export_saved_model` in this process, then loaded and served in a child
-process that imports only TensorFlow and TF Text (`tf.saved_model.load`, the
-`serving_default` signature on raw strings, as TF Serving calls it). In the
+process that imports only TensorFlow and TF Text's op libraries, where an import of
+Keras raises (`serving_tensorflow`; `tf.saved_model.load`, the `serving_default`
+signature on raw strings, as TF Serving calls it). In the
 child, per model, a fixed list of requests drawn with `--seed` (1 to 600 words,
 empty and blank strings, literal "[CLS]" / "[SEP]" text, non-ASCII text, three
 strings of 1,000,000 characters), each a batch of one:
@@ -114,7 +115,8 @@ def write_results(args, results):
         "MiniLM-L6 (L6/H384/A12) from the real checkpoint with random heads, sequence length "
         "128 (question answerer: doc stride 64, questions cut to 32 tokens), exported with "
         "`kbr.export_saved_model` and served from a process that imports only TensorFlow and "
-        "TF Text: `tf.saved_model.load`, the `serving_default` signature on raw strings, each "
+        "TF Text's op libraries (as TF Serving links them), where an import of Keras raises: "
+        "`tf.saved_model.load`, the `serving_default` signature on raw strings, each "
         f"request a batch of one. Requests (seed {args.seed}): 1 to {MAX_WORDS} words "
         "(log-uniform), empty and blank strings, literal [CLS]/[SEP] text, non-ASCII text, and "
         "three strings of 1,000,000 characters (classifier: words, non-ASCII words, one "
