@@ -39,6 +39,7 @@ def numpy_lamb(steps, lr=0.1, wd=0.01, b1=0.9, b2=0.999, eps=1e-6):
 
 
 def test_lamb_matches_the_paper_and_spares_bias():
+    """Also the torch backend's fused (`torch._foreach_*`) update path."""
     opt = BertLamb(learning_rate=0.1, weight_decay=0.01, epsilon=1e-6)
     var = variables()
     for grads in GRADS:

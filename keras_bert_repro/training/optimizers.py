@@ -128,8 +128,51 @@ class BertAdamW(_LoadsUntrainedState, ClipAfterCrossReplicaSum, _ForeachAdamOnTo
         return config
 
 
+class _ForeachLambOnTorch:
+    """On the torch backend, `BertLamb.update_step` over all variables at once with
+    `torch._foreach_*` calls (norms included), as `_ForeachAdamOnTorch` does for
+    AdamW: a few kernel launches per step instead of ~15 per variable."""
+
+    def _backend_update_step(self, grads, trainable_variables, learning_rate):
+        if keras.backend.backend() != "torch":
+            return super()._backend_update_step(grads, trainable_variables, learning_rate)
+        import torch
+
+        with torch.no_grad():
+            variables = [v.value for v in trainable_variables]
+            index = self._get_variable_index
+            m = [self._momentums[index(v)].value for v in trainable_variables]
+            v2 = [self._velocities[index(v)].value for v in trainable_variables]
+            dtype = variables[0].dtype
+            step = ops.cast(self.iterations + 1, dtype)
+            first = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
+            second = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
+            grads = [g.to(dtype) for g in grads]
+            torch._foreach_mul_(m, self.beta_1)
+            torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
+            torch._foreach_mul_(v2, self.beta_2)
+            torch._foreach_addcmul_(v2, grads, grads, value=1 - self.beta_2)
+            # m_hat / (sqrt(v_hat) + epsilon)
+            denominator = torch._foreach_div(torch._foreach_sqrt(v2), second)
+            torch._foreach_add_(denominator, self.epsilon)
+            update = torch._foreach_div(torch._foreach_div(m, first), denominator)
+            adapted = [i for i, v in enumerate(trainable_variables) if self._use_weight_decay(v)]
+            if adapted:
+                weights = [variables[i] for i in adapted]
+                steps = [update[i] for i in adapted]
+                if self.weight_decay:
+                    torch._foreach_add_(steps, weights, alpha=self.weight_decay)
+                w_norm = torch.stack(torch._foreach_norm(weights))
+                u_norm = torch.stack(torch._foreach_norm(steps))
+                ratio = torch.where((w_norm > 0) & (u_norm > 0), w_norm / u_norm, 1.0)
+                torch._foreach_mul_(steps, list(ratio.unbind()))
+            rate = ops.cast(learning_rate, dtype)
+            torch._foreach_sub_(variables, torch._foreach_mul(update, rate))
+
+
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertLamb(_LoadsUntrainedState, ClipAfterCrossReplicaSum, keras.optimizers.Lamb):
+class BertLamb(_LoadsUntrainedState, ClipAfterCrossReplicaSum, _ForeachLambOnTorch,
+               keras.optimizers.Lamb):
     """LAMB as You et al. (2019) pre-train BERT: the weight decay joins the Adam
     step *inside* the layer-wise trust ratio, and variables excluded from decay
     (LayerNorm, biases) are also excluded from the trust ratio.
