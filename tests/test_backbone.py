@@ -254,6 +254,31 @@ def test_mixed_precision_runs_in_bfloat16():
     assert bb.get_layer("token_embedding").embeddings.dtype == "float32"
 
 
+def test_bfloat16_outputs_follow_float32_and_layer_norm_statistics_stay_float32():
+    """`mixed_bfloat16` (issue 18): the same weights give float32's outputs within
+    bf16 rounding, padded rows included; LayerNorm's mean and variance are float32
+    (Keras takes the variance as E[x^2] - E[x]^2: for 64 units of 256 +- 2, where
+    bf16's spacing is 512 at 65,536, that difference in bf16 is 0, not 2.7)."""
+    keras.utils.set_random_seed(7)
+    wide = dict(TINY, hidden_dim=64, intermediate_dim=128)
+    full = kbr.BertBackbone(**wide)
+    half = kbr.BertBackbone(**wide, dtype="mixed_bfloat16")
+    half.set_weights(full.get_weights())
+    inputs = tiny_inputs()
+    for key in ("sequence_output", "pooled_output"):
+        want = to_numpy(full(inputs)[key])
+        got = to_numpy(keras.ops.cast(half(inputs)[key], "float32"))
+        np.testing.assert_allclose(got, want, atol=0.05 * np.abs(want).max())
+    norm = half.get_layer("transformer_layer_0").output_layer_norm
+    x = 256.0 + 2.0 * np.tile([-1.0, 0.0, 1.0], 22)[:64].astype("float32")  # exact in bf16
+    x = keras.ops.cast(np.stack([x, x[::-1]])[:, None, :], "bfloat16")
+    gamma, beta = (to_numpy(w) for w in (norm.gamma, norm.beta))
+    raw = to_numpy(keras.ops.cast(x, "float32"))
+    want = (raw - raw.mean(-1, keepdims=True)) / np.sqrt(raw.var(-1, keepdims=True) + 1e-12)
+    got = to_numpy(keras.ops.cast(norm(x), "float32"))
+    np.testing.assert_allclose(got, want * gamma + beta, atol=0.02)
+
+
 @pytest.mark.parametrize("key,value,match", [
     ("token_ids", 200, "token_ids.*outside \\[0, 200\\).*vocabulary_size=200"),
     ("token_ids", -1, "token_ids.*outside"),
