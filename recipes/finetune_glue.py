@@ -124,7 +124,7 @@ def train_one(lr, seed, task, train, dev, preset, output_dir):
         model = kbr.BertClassifier.from_preset(preset, num_classes=task.num_classes,
                                                sequence_length=FLAGS.sequence_length)
     common_flags.apply_lora(model)
-    model.compile(optimizer=kbr.training.bert_adamw(lr))
+    model.compile(optimizer=kbr.training.bert_adamw(lr), jit_compile=common_flags.jit_compile())
     name = run_name(lr, seed)
     run_dir = os.path.join(output_dir, name)
 

@@ -103,7 +103,8 @@ def main(_):
     model = BertTokenClassifier.from_preset(preset, label_names=label_names,
                                             sequence_length=FLAGS.sequence_length)
     common_flags.apply_lora(model)
-    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
+    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate),
+                  jit_compile=common_flags.jit_compile())
     verbose = common_flags.fit_verbosity()
 
     def dev_scores(epoch):

@@ -99,7 +99,8 @@ def main(_):
         version_2_with_negative=FLAGS.version_2_with_negative,
         null_score_diff_threshold=FLAGS.null_score_diff_threshold)
     common_flags.apply_lora(model)
-    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
+    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate),
+                  jit_compile=common_flags.jit_compile())
 
     start = time.perf_counter()
     features = model.features(questions_and_contexts(train), [e.training_answer for e in train])

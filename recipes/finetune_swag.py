@@ -69,7 +69,8 @@ def main(_):
     model = BertMultipleChoice.from_preset(preset, num_choices=4,
                                            sequence_length=FLAGS.sequence_length)
     common_flags.apply_lora(model)
-    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate))
+    model.compile(optimizer=kbr.training.bert_adamw(FLAGS.learning_rate),
+                  jit_compile=common_flags.jit_compile())
 
     def dev_accuracy(epoch):
         logits = model.predict(dev_texts, batch_size=64, verbose=0)

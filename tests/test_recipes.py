@@ -129,7 +129,8 @@ def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
     squad_file = shared_data("squad", "dev-v1.1.json")
     out = run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}",
                      "--max_train_examples=32", "--max_eval_examples=12", "--epochs=1",
-                     "--lora_rank=4", f"--output_dir={tmp_path}", "--nosave_model")
+                     "--lora_rank=4", "--jit_compile=true", f"--output_dir={tmp_path}",
+                     "--nosave_model")
     assert "LoRA rank 4: " in out  # the updates and the span head train, nothing else
     results = json.load(open(tmp_path / "results.json"))
     assert results["train_questions"] == 32 and results["eval_questions"] == 12
@@ -183,6 +184,7 @@ BAD_FLAGS = [
     ("finetune_ner", "--learning_rate=0", "the learning rate must be positive"),
     ("finetune_squad", "--train_fraction=2", "--train_fraction=2"),
     ("finetune_swag", "--sequence_length=0", "--sequence_length=0"),
+    ("finetune_swag", "--jit_compile=maybe", "--jit_compile=maybe: value should be one of"),
     ("create_pretraining_data", "--dupe_factor=0", "--dupe_factor=0"),
     ("quickstart", "--pretrain_steps=-1", "--pretrain_steps=-1"),
     ("learn_vocabulary", "--vocabulary_size=10", "--vocabulary_size=10"),
