@@ -80,6 +80,24 @@ class _EpsilonAfterBiasCorrection:
             ops.multiply(m, alpha), ops.add(ops.sqrt(v), epsilon)))
 
 
+def _torch_moments(optimizer, grads, trainable_variables):
+    """`(variables, m, v)`: the torch tensors of `trainable_variables` and of their
+    Adam moments, the moments updated in place with `grads` by `torch._foreach_*`
+    (`m = b1 m + (1 - b1) g`, `v = b2 v + (1 - b2) g^2`). Call under `no_grad`."""
+    import torch
+
+    variables = [v.value for v in trainable_variables]
+    index = optimizer._get_variable_index
+    m = [optimizer._momentums[index(v)].value for v in trainable_variables]
+    v2 = [optimizer._velocities[index(v)].value for v in trainable_variables]
+    grads = [g.to(variables[0].dtype) for g in grads]
+    torch._foreach_mul_(m, optimizer.beta_1)
+    torch._foreach_add_(m, grads, alpha=1 - optimizer.beta_1)
+    torch._foreach_mul_(v2, optimizer.beta_2)
+    torch._foreach_addcmul_(v2, grads, grads, value=1 - optimizer.beta_2)
+    return variables, m, v2
+
+
 class _ForeachAdamOnTorch:
     """On the torch backend, Adam's update as one `torch._foreach_*` call per
     operation over all variables, as Keras does for `keras.optimizers.AdamW` itself
@@ -93,17 +111,8 @@ class _ForeachAdamOnTorch:
         import torch
 
         with torch.no_grad():
-            variables = [v.value for v in trainable_variables]
-            index = self._get_variable_index
-            m = [self._momentums[index(v)].value for v in trainable_variables]
-            v2 = [self._velocities[index(v)].value for v in trainable_variables]
-            dtype = variables[0].dtype
-            alpha, epsilon = self._step_scales(learning_rate, dtype)
-            grads = [g.to(dtype) for g in grads]
-            torch._foreach_mul_(m, self.beta_1)
-            torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
-            torch._foreach_mul_(v2, self.beta_2)
-            torch._foreach_addcmul_(v2, grads, grads, value=1 - self.beta_2)
+            variables, m, v2 = _torch_moments(self, grads, trainable_variables)
+            alpha, epsilon = self._step_scales(learning_rate, variables[0].dtype)
             denominator = torch._foreach_sqrt(v2)
             torch._foreach_add_(denominator, epsilon)
             torch._foreach_addcdiv_(variables, torch._foreach_mul(m, -alpha), denominator)
@@ -139,19 +148,11 @@ class _ForeachLambOnTorch:
         import torch
 
         with torch.no_grad():
-            variables = [v.value for v in trainable_variables]
-            index = self._get_variable_index
-            m = [self._momentums[index(v)].value for v in trainable_variables]
-            v2 = [self._velocities[index(v)].value for v in trainable_variables]
+            variables, m, v2 = _torch_moments(self, grads, trainable_variables)
             dtype = variables[0].dtype
             step = ops.cast(self.iterations + 1, dtype)
             first = 1 - ops.power(ops.cast(self.beta_1, dtype), step)
             second = ops.sqrt(1 - ops.power(ops.cast(self.beta_2, dtype), step))
-            grads = [g.to(dtype) for g in grads]
-            torch._foreach_mul_(m, self.beta_1)
-            torch._foreach_add_(m, grads, alpha=1 - self.beta_1)
-            torch._foreach_mul_(v2, self.beta_2)
-            torch._foreach_addcmul_(v2, grads, grads, value=1 - self.beta_2)
             # m_hat / (sqrt(v_hat) + epsilon)
             denominator = torch._foreach_div(torch._foreach_sqrt(v2), second)
             torch._foreach_add_(denominator, self.epsilon)
