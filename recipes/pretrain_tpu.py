@@ -288,7 +288,6 @@ def run():
                 kbr.data.check_pretraining_vocabulary(pattern.split(","), tokenizer)
             except ValueError as error:
                 raise UsageError(str(error)) from None
-    jit = {"auto": "auto", "true": True, "false": False}[FLAGS.jit_compile]
     if distribution.is_chief:
         common_flags.claim_output_dir(FLAGS.output_dir, _run_settings(vocab_file),
                                       "pretrain_tpu.py")
@@ -301,7 +300,8 @@ def run():
         backbone = _backbone(len(tokenizer.vocabulary))
         model = kbr.BertPretrainer(backbone, objective=FLAGS.objective)
         model.compile(optimizer=distribution.prepare_optimizer(_optimizer()),
-                      steps_per_execution=FLAGS.steps_per_execution, jit_compile=jit)
+                      steps_per_execution=FLAGS.steps_per_execution,
+                      jit_compile=common_flags.jit_compile())
         lengths = [FLAGS.max_seq_length] + ([FLAGS.phase2_seq_length]
                                             if FLAGS.phase2_fraction else [])
         if max(lengths) > backbone.max_sequence_length:

@@ -298,13 +298,18 @@ class BertBackbone(keras.Model):
             save_foreign(self, preset_dir, format, vocabulary, lowercase, overwrite,
                          allow_gelu_change)
             return
+        # Staged and moved in as one change: a kill leaves the old preset or the new.
+        with presets.updating(preset_dir) as staging:
+            self._write_own_preset(staging, vocabulary)
+
+    def _write_own_preset(self, folder, vocabulary=None):
+        """This library's preset files (config, weights, vocabulary if given) into
+        `folder`, as they are: the caller stages and moves them (`presets.updating`)."""
         config = {k: v for k, v in self.get_config().items() if k not in NOT_IN_PRESET}
         quantized = dtype_maps.policy_with_quantized("float32", self._flatten_layers())
         if dtype_maps.quantized_entries(quantized):  # the int8 / float8 layers, by path
             config["dtype"] = keras.dtype_policies.serialize(quantized)
-        # Staged and moved in as one change: a kill leaves the old preset or the new.
-        with presets.updating(preset_dir) as staging:
-            self.save_weights(presets.own_weights_file(staging))
-            presets.write_own_config(staging, config)
-            if vocabulary is not None:
-                presets.write_vocabulary(staging, vocabulary)
+        self.save_weights(presets.own_weights_file(folder))
+        presets.write_own_config(folder, config)
+        if vocabulary is not None:
+            presets.write_vocabulary(folder, vocabulary)

@@ -643,7 +643,7 @@ class BertTask(keras.Model):
                   for name, v in self._saved_head_variables().items()}
         # One change: a kill never pairs one write's encoder with another's head.
         with presets.updating(preset_dir) as staging:
-            self.backbone.save_to_preset(staging, vocabulary=vocabulary)
+            self.backbone._write_own_preset(staging, vocabulary)
             if vocabulary is None and tokenizer is not None:
                 tokenizer.save_to_preset(staging)
             presets.write_own_task(staging, keras.saving.get_registered_name(type(self)),

@@ -137,7 +137,8 @@ def finish_replace(path):
     if not os.path.isdir(path):
         return
     names = sorted(os.listdir(path))
-    for staged in [n for n in names if n.startswith((COMPLETE_PREFIX, UPDATE_PREFIX))][:1]:
+    staged = _first(names, (COMPLETE_PREFIX, UPDATE_PREFIX))
+    if staged:
         # Not yet moving in: the entries it replaces are all old.
         folder = os.path.join(path, staged)
         if staged.startswith(UPDATE_PREFIX):
@@ -150,7 +151,8 @@ def finish_replace(path):
             os.rename(os.path.join(path, entry), os.path.join(old, entry))
         os.rename(folder, os.path.join(path, MOVING_PREFIX + staged.split("-", 1)[1]))
         names = sorted(os.listdir(path))
-    for moving in [n for n in names if n.startswith(MOVING_PREFIX)][:1]:
+    moving = _first(names, MOVING_PREFIX)
+    if moving:
         # Moving in: the entries of its names in `path` are new.
         folder = os.path.join(path, moving)
         for entry in os.listdir(folder):
@@ -158,3 +160,7 @@ def finish_replace(path):
         os.rmdir(folder)
     for old in [n for n in names if n.startswith(OLD_PREFIX)]:
         shutil.rmtree(os.path.join(path, old), ignore_errors=True)
+
+
+def _first(names, prefixes):
+    return next((n for n in names if n.startswith(prefixes)), None)
