@@ -15,7 +15,9 @@ of the steps at length 512 (from `--phase2_input_pattern`, records written at 51
 records longer than phase 1's length are an error). A checkpoint every
 `--checkpoint_every` steps and at the last (any step count: no need to divide it); a rerun
 with the same `--output_dir` resumes from the last checkpoint. At the end,
-`<output_dir>/preset` holds a preset that every `from_preset` loads.
+`<output_dir>/preset` holds a preset that every `from_preset` loads;
+`--snapshot_every=N` also keeps one at every N steps in
+`<output_dir>/snapshots/step-<N>` (for curves over pre-training, the paper's Figure 5).
 """
 
 import json
@@ -73,6 +75,9 @@ flags.DEFINE_float("dropout", 0.1, "Dropout of the encoder.", lower_bound=0.0, u
 flags.DEFINE_integer("checkpoint_every", None, "Steps between checkpoints (and log lines); "
                      "default 1000, or every step count below that. The last step (and the "
                      "end of phase 1) gets one too, multiple or not.", lower_bound=1)
+flags.DEFINE_integer("snapshot_every", None, "Also keep a preset at every multiple of this many "
+                     "steps in <output_dir>/snapshots/step-<N> (a multiple of "
+                     "--checkpoint_every).", lower_bound=1)
 flags.DEFINE_enum("export_format", "own", ["own", "hf", "keras_hub", "google"],
                   "Also write the trained model as this layout's checkpoint in "
                   "<output_dir>/preset_<format>: HF BertForPreTraining/BertForMaskedLM, "
@@ -231,6 +236,26 @@ def _check_flags():
                     raise UsageError(f"--{flag} {pattern!r} matches no file")
     if FLAGS.checkpoint_every is None:
         FLAGS.checkpoint_every = min(1000, FLAGS.num_train_steps)
+    if FLAGS.snapshot_every and FLAGS.snapshot_every % FLAGS.checkpoint_every:
+        raise UsageError(f"--snapshot_every={FLAGS.snapshot_every} is not a multiple of "
+                         f"--checkpoint_every={FLAGS.checkpoint_every}: snapshots are taken at "
+                         "checkpoints")
+
+
+def _snapshots(model, vocab_file, write):
+    """A callback that keeps a preset at every --snapshot_every steps (written whole,
+    then renamed: a kill leaves the snapshot complete or absent)."""
+    import keras
+
+    from keras_bert_repro.training import optimizer_step
+
+    def on_epoch_end(epoch, logs):
+        step = optimizer_step(model)
+        if write and FLAGS.snapshot_every and step % FLAGS.snapshot_every == 0:
+            model.save_to_preset(os.path.join(FLAGS.output_dir, "snapshots", f"step-{step}"),
+                                 vocabulary=vocab_file)
+
+    return keras.callbacks.LambdaCallback(on_epoch_end=on_epoch_end)
 
 
 class _History:
@@ -331,6 +356,7 @@ def run():
         # History before checkpoint: a kill between them leaves no checkpoint without
         # its history line (lines past the checkpoint are dropped on resume).
         callbacks = [history.callback(model, length, distribution.is_chief),
+                     _snapshots(model, vocab_file, distribution.is_chief),
                      checkpoint.callback()] + _tensorboard(length)
         one_epoch = keras.callbacks.LambdaCallback(  # after the checkpoint: the fit ends
             on_epoch_end=lambda epoch, logs: setattr(model, "stop_training", True))

@@ -415,3 +415,36 @@ def test_config_and_keras_round_trip(question_answerer, short_examples, tmp_path
     np.testing.assert_allclose(restored.predict(features.inputs, verbose=0),
                                question_answerer.predict(features.inputs, verbose=0), atol=1e-5)
     assert restored.predict(x, verbose=0) == question_answerer.predict(x, verbose=0)
+
+
+def test_bilstm_head_masks_padding_round_trips_and_refuses_foreign_layouts(tmp_path):
+    """The LTR ablation's BiLSTM (Table 5): real positions do not see padding,
+    the own preset keeps it, a layout without a place for it refuses it."""
+    keras.utils.set_random_seed(0)
+    backbone = kbr.BertBackbone(vocabulary_size=50, num_layers=1, num_heads=2, hidden_dim=16,
+                                intermediate_dim=32, max_sequence_length=32, causal=True)
+    qa = BertQuestionAnswerer(backbone, bilstm_units=8)
+    assert qa.get_layer("span_bilstm").bilstms[0].forward_layer.units == 8
+    ids = np.array([[2, 5, 6, 3, 7, 8, 9, 3]], "int32")
+
+    def logits(length):
+        pad = length - ids.shape[1]
+        x = {"token_ids": np.pad(ids, ((0, 0), (0, pad))),
+             "segment_ids": np.pad(np.array([[0, 0, 0, 0, 1, 1, 1, 1]], "int32"),
+                                   ((0, 0), (0, pad))),
+             "padding_mask": np.pad(np.ones_like(ids), ((0, 0), (0, pad)))}
+        return keras.ops.convert_to_numpy(qa(x, training=False))[:, :, :ids.shape[1]]
+
+    short, padded = logits(8), logits(24)
+    np.testing.assert_allclose(padded, short, atol=1e-5)
+    qa.save_to_preset(str(tmp_path / "own"), vocabulary=[f"t{i}" for i in range(45)] + [
+        "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    restored = BertQuestionAnswerer.from_preset(str(tmp_path / "own"), sequence_length=32,
+                                                max_query_length=8)
+    assert restored.bilstm_units == 8 and restored.backbone.causal
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(restored(
+        {"token_ids": ids, "segment_ids": np.array([[0, 0, 0, 0, 1, 1, 1, 1]], "int32"),
+         "padding_mask": np.ones_like(ids)}, training=False)), short, atol=1e-5)
+    with pytest.raises(kbr.presets.UnsupportedCheckpoint, match="BiLSTM"):
+        qa.save_to_preset(str(tmp_path / "hf"), format="hf", vocabulary=str(
+            tmp_path / "own" / "vocab.txt"))

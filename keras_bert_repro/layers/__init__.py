@@ -1,6 +1,7 @@
 """Keras layers BERT is built from (no model-level logic here)."""
 
 from keras_bert_repro.layers.attention import MultiHeadSelfAttention
+from keras_bert_repro.layers.bilstm import MaskedBiLSTM
 from keras_bert_repro.layers.dense import Dense
 from keras_bert_repro.layers.dropout import Dropout
 from keras_bert_repro.layers.embeddings import PositionEmbedding

@@ -18,6 +18,11 @@ def check_format(format, model=None):
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}.")
     if format in OWN_FORMATS:
         return "own"
+    if getattr(model, "bilstm_units", None):
+        raise presets.UnsupportedCheckpoint(
+            f"The model has a BiLSTM head (bilstm_units={model.bilstm_units}), which the "
+            f"{format} layout cannot hold. Save it in this library's layout (format='own') "
+            "or with model.save('....keras').")
     quantized = sorted({layer.quantization_mode for layer in model._flatten_layers()
                         if layer.quantization_mode}) if model is not None else []
     if quantized:

@@ -5,8 +5,8 @@ import numbers
 import keras
 
 from keras_bert_repro import presets
-from keras_bert_repro.layers import bert_initializer
-from keras_bert_repro.models.dtype_maps import layer_dtype
+from keras_bert_repro.layers import MaskedBiLSTM, bert_initializer
+from keras_bert_repro.models.dtype_maps import default_policy, layer_dtype
 from keras_bert_repro.models.task import BertTask, one_example_as_batch
 from keras_bert_repro.text import BertSquadPreprocessor, best_answers
 
@@ -31,6 +31,11 @@ class BertQuestionAnswerer(BertTask):
             the best span's by more than this.
         n_best_size: best starts and ends per window paired into candidates.
         max_answer_length: the longest answer, in tokens.
+        bilstm_units: if given, a randomly initialised bidirectional LSTM of
+            this many units per direction runs over the backbone's output
+            (padding masked) before the span layer: the paper's left-to-right
+            ablation gives its LTR model one for SQuAD (Table 5). Saved in this
+            library's layout and `.keras` files only.
 
     Example:
     >>> qa = BertQuestionAnswerer.from_preset("/path/to/checkpoint")  # doctest: +SKIP
@@ -48,16 +53,22 @@ class BertQuestionAnswerer(BertTask):
     preset_positional = tuple(preprocessor_defaults)
 
     def __init__(self, backbone, preprocessor=None, version_2_with_negative=False,
-                 null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30, **kwargs):
+                 null_score_diff_threshold=0.0, n_best_size=20, max_answer_length=30,
+                 bilstm_units=None, **kwargs):
         dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         # Logits in float32 even under mixed precision, for a stable loss.
         span_layer = keras.layers.Dense(2, kernel_initializer=bert_initializer(),
                                         dtype=layer_dtype(dtype, "float32"), name="span_logits")
         to_start_end = keras.layers.Permute((2, 1), dtype="float32", name="start_end_logits")
+        bilstm = MaskedBiLSTM(
+            bilstm_units, dtype=layer_dtype(dtype, default_policy(backbone.dtype_policy)),
+            name="span_bilstm") if bilstm_units else None
         # === Functional model ===
         inputs = backbone.input
         sequence = backbone(inputs)["sequence_output"]
+        if bilstm is not None:
+            sequence = bilstm(sequence, inputs["padding_mask"])
         outputs = to_start_end(span_layer(sequence))
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         # === Config ===
@@ -66,6 +77,7 @@ class BertQuestionAnswerer(BertTask):
         self.null_score_diff_threshold = float(null_score_diff_threshold)
         self.n_best_size = int(n_best_size)
         self.max_answer_length = int(max_answer_length)
+        self.bilstm_units = int(bilstm_units) if bilstm_units else None
         self._compile_by_default()
 
     def default_loss(self):
@@ -143,4 +155,5 @@ class BertQuestionAnswerer(BertTask):
     def get_config(self):
         return {**self._task_config(), "version_2_with_negative": self.version_2_with_negative,
                 "null_score_diff_threshold": self.null_score_diff_threshold,
-                "n_best_size": self.n_best_size, "max_answer_length": self.max_answer_length}
+                "n_best_size": self.n_best_size, "max_answer_length": self.max_answer_length,
+                "bilstm_units": self.bilstm_units}
