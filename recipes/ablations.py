@@ -1,6 +1,6 @@
 """The paper's ablations at small scale: pre-training objectives and model size, from scratch.
 
-    python recipes/ablations.py             # the default run: about 3 hours on 2 CPU cores
+    python recipes/ablations.py             # the default run: about 3 hours on 2 CPU cores (TF)
     python recipes/ablations.py --scale=4   # 4x the pre-training steps and fine-tuning data
     python recipes/ablations.py --variants=mlm_nsp,ltr --tasks=mrpc,squad --seeds=5
 
@@ -69,7 +69,7 @@ flags.DEFINE_integer("heldout_batches", 30, "Held-out batches of --pretrain_batc
 flags.DEFINE_string("vocab_file", None, "Use this vocabulary instead of learning one.")
 flags.DEFINE_integer("vocabulary_size", 8192, "Size of the vocabulary learnt (reserved "
                      "tokens included).", lower_bound=200)
-flags.DEFINE_integer("pretrain_steps", 2000, "Pre-training steps at --scale=1.", lower_bound=1)
+flags.DEFINE_integer("pretrain_steps", 1000, "Pre-training steps at --scale=1.", lower_bound=1)
 flags.DEFINE_integer("snapshots", 4, "Presets kept along pre-training (the curves' points).",
                      lower_bound=1)
 flags.DEFINE_integer("pretrain_batch_size", 32, "Pre-training batch.", lower_bound=1)
@@ -80,7 +80,7 @@ flags.DEFINE_float("pretrain_learning_rate", 1e-3, "Peak pre-training learning r
 flags.DEFINE_string("glue_dir", common_flags.shared_data("glue"), "GLUE data folder.")
 flags.DEFINE_string("squad_file", common_flags.shared_data("squad", "dev-v1.1.json"),
                     "SQuAD v1.1 json, split by article (80% train).")
-flags.DEFINE_integer("max_train_examples", 2000, "Training examples (questions for SQuAD) "
+flags.DEFINE_integer("max_train_examples", 1000, "Training examples (questions for SQuAD) "
                      "per task at --scale=1, a fixed random subset.", lower_bound=1)
 flags.DEFINE_integer("max_eval_examples", 1000, "Dev examples per task (SQuAD: questions).",
                      lower_bound=1)
@@ -360,7 +360,10 @@ def run():
 
 
 def describe_setup():
-    return (f"Pre-training from scratch: {pretrain_steps()} steps of "
+    import keras
+
+    return (f"Backend {keras.config.backend()}. "
+            f"Pre-training from scratch: {pretrain_steps()} steps of "
             f"{FLAGS.pretrain_batch_size} x {FLAGS.pretrain_sequence_length}, peak learning rate "
             f"{FLAGS.pretrain_learning_rate:g} (warm-up 10%, linear decay), seed {FLAGS.seed}, "
             f"the same data order for every model; text {FLAGS.text_pattern}; vocabulary "
