@@ -15,8 +15,9 @@ from keras_bert_repro.text import (
     BertSquadPreprocessor, BertTokenizer, BertWordPreprocessor)
 from keras_bert_repro import data, presets, text, training
 from keras_bert_repro.models import (
-    BertBackbone, BertClassifier, BertFeatureClassifier, BertMultipleChoice, BertPretrainer,
-    BertQuestionAnswerer, BertTokenClassifier, adapt_language_model)
+    BertBackbone, BertClassifier, BertFeatureClassifier, BertFeatureTokenClassifier,
+    BertMultipleChoice, BertPretrainer, BertQuestionAnswerer, BertTokenClassifier,
+    adapt_language_model)
 from keras_bert_repro.export import export_saved_model
 
 # 0.1.0 published it as `kbr.training.adapt_language_model`; it trains a BertPretrainer,

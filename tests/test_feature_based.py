@@ -109,3 +109,55 @@ def test_bad_feature_layers_are_rejected(model):
         BertFeatureClassifier(model.backbone, num_classes=2, combine="mean")
     with pytest.raises(ValueError, match="pooling"):
         BertFeatureClassifier(model.backbone, num_classes=2, pooling="max")
+
+
+# === BertFeatureTokenClassifier: the paper's feature-based NER (Table 7) ===
+
+WORDS = [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"],
+         ["BRUSSELS", "1996-08-22"], ["The", "European", "Commission", "said"]]
+TAGS = [[3, 0, 7, 0], [1, 2], [5, 0], [0, 3, 4, 0]]
+LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+
+
+@pytest.fixture(scope="module")
+def word_preprocessor(minilm_dir):
+    return kbr.BertWordPreprocessor.from_preset(minilm_dir, sequence_length=16)
+
+
+def test_weighted_features_start_as_the_mean_of_all_layers(model, word_preprocessor):
+    tagger = kbr.BertFeatureTokenClassifier(
+        model.backbone, label_names=LABELS, feature_layers=range(3), combine="weighted",
+        bilstm_units=8, preprocessor=word_preprocessor)
+    inputs = word_preprocessor(WORDS)
+    states = hidden_states(model.backbone, inputs)
+    mixed = to_numpy(tagger.get_layer("layer_mix")(tagger.features(inputs)))
+    np.testing.assert_allclose(mixed, np.mean(states, axis=0), atol=1e-5)
+    assert to_numpy(tagger(inputs, training=False)).shape == (4, 16, len(LABELS))
+    with pytest.raises(ValueError, match="combine"):
+        kbr.BertFeatureTokenClassifier(model.backbone, label_names=LABELS, combine="mean")
+
+
+def test_feature_tagger_trains_the_bilstm_only_and_round_trips(minilm_dir, tmp_path):
+    keras.utils.set_random_seed(0)
+    tagger = kbr.BertFeatureTokenClassifier.from_preset(
+        minilm_dir, label_names=LABELS, sequence_length=16, feature_layers=[-4, -3, -2, -1],
+        combine="sum", bilstm_units=16)
+    frozen = [to_numpy(v).copy() for v in tagger.backbone.weights]
+    before = tagger.evaluate(WORDS, TAGS, verbose=0, return_dict=True)["loss"]
+    tagger.compile(optimizer=kbr.training.bert_adamw(1e-2))
+    tagger.fit(WORDS, TAGS, batch_size=4, epochs=15, verbose=0)
+    after = tagger.evaluate(WORDS, TAGS, verbose=0, return_dict=True)["loss"]
+    assert after < before - 0.5, (before, after)
+    for variable, value in zip(tagger.backbone.weights, frozen):
+        np.testing.assert_array_equal(to_numpy(variable), value, err_msg=variable.path)
+    # Two stacked BiLSTMs (kernel, recurrent kernel, bias each way) and the dense layer.
+    assert len(tagger.trainable_weights) == 2 * 2 * 3 + 2
+    path = str(tmp_path / "tagger.keras")
+    tagger.save(path)
+    restored = keras.saving.load_model(path)
+    assert isinstance(restored, kbr.BertFeatureTokenClassifier)
+    assert restored.get_config()["combine"] == "sum" and restored.bilstm_layers == 2
+    assert [list(p) for p in restored.predict(WORDS, verbose=0)] == \
+        [list(p) for p in tagger.predict(WORDS, verbose=0)]
+    with pytest.raises(kbr.presets.UnsupportedCheckpoint):
+        tagger.save_to_preset(str(tmp_path / "hf"), format="hf")

@@ -8,3 +8,4 @@ from keras_bert_repro.layers.embeddings import PositionEmbedding
 from keras_bert_repro.layers.encoder_block import TransformerEncoderBlock
 from keras_bert_repro.layers.initializers import bert_initializer
 from keras_bert_repro.layers.heads import MaskedLMHead
+from keras_bert_repro.layers.scalar_mix import ScalarMix

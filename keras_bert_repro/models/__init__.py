@@ -5,6 +5,7 @@ from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.models.checkpoint_export import FORMATS, check_savable
 from keras_bert_repro.models.classifier import BertClassifier
 from keras_bert_repro.models.feature_classifier import BertFeatureClassifier
+from keras_bert_repro.models.feature_token_classifier import BertFeatureTokenClassifier
 from keras_bert_repro.models.multiple_choice import BertMultipleChoice
 from keras_bert_repro.models.pretrainer import BertPretrainer
 from keras_bert_repro.models.lm_adaptation import adapt_language_model

@@ -16,6 +16,22 @@ from keras_bert_repro.training import bert_adamw
 DEFAULT_HEAD_LEARNING_RATE = 1e-3
 
 
+def freeze(backbone, feature_layers):
+    """Checks `feature_layers` against the backbone's hidden states and freezes it.
+
+    Each layer is frozen, not just the backbone: one rebuilt from a config with
+    `trainable=False` holds trainable layers, and on TensorFlow setting the flag
+    to the value it already has does not reach them.
+    """
+    depth = backbone.num_layers + 1
+    if not feature_layers or any(not -depth <= i < depth for i in feature_layers):
+        raise ValueError(f"feature_layers {feature_layers} must be non-empty indices into "
+                         f"the backbone's {depth} hidden states (-{depth} to {depth - 1}).")
+    for layer in backbone.layers:
+        layer.trainable = False
+    backbone.trainable = False
+
+
 class FrozenFeatures(keras.layers.Layer):
     """The backbone's chosen hidden layers, always in inference mode.
 
@@ -81,16 +97,7 @@ class BertFeatureClassifier(BertTask):
         if pooling not in ("cls", "mean"):
             raise ValueError(f"pooling must be 'cls' or 'mean', got {pooling!r}.")
         feature_layers = tuple(int(i) for i in feature_layers)
-        depth = backbone.num_layers + 1
-        if not feature_layers or any(not -depth <= i < depth for i in feature_layers):
-            raise ValueError(f"feature_layers {feature_layers} must be non-empty indices into "
-                             f"the backbone's {depth} hidden states (-{depth} to {depth - 1}).")
-        # Freeze each layer, not just the backbone: one rebuilt from a config with
-        # `trainable=False` holds trainable layers, and on TensorFlow setting the
-        # flag to the value it already has does not reach them.
-        for layer in backbone.layers:
-            layer.trainable = False
-        backbone.trainable = False
+        freeze(backbone, feature_layers)
         dtype = kwargs.pop("dtype", None)  # a quantized task's policy map
         # === Layers ===
         features = FrozenFeatures(backbone, feature_layers, combine, name="features")
