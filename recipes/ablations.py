@@ -118,12 +118,14 @@ def _check_flags():
             raise UsageError(f"--{flag} {path} does not exist")
 
 
-def pretrain_steps():
-    return max(FLAGS.snapshots, int(round(FLAGS.pretrain_steps * FLAGS.scale)))
-
-
 def snapshot_every():
-    return max(1, pretrain_steps() // FLAGS.snapshots)
+    return max(1, int(round(FLAGS.pretrain_steps * FLAGS.scale / FLAGS.snapshots)))
+
+
+def pretrain_steps():
+    """--pretrain_steps x --scale, rounded to a multiple of the snapshots (the last
+    snapshot is the final model)."""
+    return snapshot_every() * FLAGS.snapshots
 
 
 def train_examples():
