@@ -32,6 +32,16 @@ def freeze(backbone, feature_layers):
     backbone.trainable = False
 
 
+class HeadOnlyCompile:
+    """For tasks whose backbone is frozen: `compile("auto")` is the paper's AdamW
+    recipe at peak rate 1e-3, since only a fresh head trains."""
+
+    def compile(self, optimizer="auto", **kwargs):
+        if optimizer == "auto":
+            optimizer = bert_adamw(DEFAULT_HEAD_LEARNING_RATE)
+        super().compile(optimizer=optimizer, **kwargs)
+
+
 class FrozenFeatures(keras.layers.Layer):
     """The backbone's chosen hidden layers, always in inference mode.
 
@@ -55,7 +65,7 @@ class FrozenFeatures(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertFeatureClassifier(BertTask):
+class BertFeatureClassifier(HeadOnlyCompile, BertTask):
     """Sentence(-pair) classification on frozen BERT features (paper, section 5.3).
 
     The backbone is frozen (`trainable=False`, run without dropout); the hidden
@@ -125,12 +135,6 @@ class BertFeatureClassifier(BertTask):
         self.pooling = pooling
         self.dropout = float(dropout)
         self._compile_by_default()
-
-    def compile(self, optimizer="auto", **kwargs):
-        """`"auto"`: the paper's AdamW recipe at peak rate 1e-3, for the head alone."""
-        if optimizer == "auto":
-            optimizer = bert_adamw(DEFAULT_HEAD_LEARNING_RATE)
-        super().compile(optimizer=optimizer, **kwargs)
 
     def _check_labels(self, y, count):
         check_classification_labels(y, count, self.num_classes)

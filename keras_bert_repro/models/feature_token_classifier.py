@@ -5,17 +5,15 @@ import keras
 
 from keras_bert_repro.layers import MaskedBiLSTM, ScalarMix, bert_initializer
 from keras_bert_repro.models.dtype_maps import layer_dtype
-from keras_bert_repro.models.feature_classifier import (
-    DEFAULT_HEAD_LEARNING_RATE, FrozenFeatures, freeze)
+from keras_bert_repro.models.feature_classifier import FrozenFeatures, HeadOnlyCompile, freeze
 from keras_bert_repro.models.task import BertTask
 from keras_bert_repro.models.token_classifier import BertTokenClassifier, _checked_labels
-from keras_bert_repro.training import bert_adamw
 
 COMBINES = ("concat", "sum", "weighted")
 
 
 @keras.saving.register_keras_serializable(package="keras_bert_repro")
-class BertFeatureTokenClassifier(BertTokenClassifier):
+class BertFeatureTokenClassifier(HeadOnlyCompile, BertTokenClassifier):
     """Word labels from frozen BERT features, as the paper's Table 7.
 
     The backbone is frozen and run without dropout; the hidden states of
@@ -83,12 +81,6 @@ class BertFeatureTokenClassifier(BertTokenClassifier):
         self.bilstm_units = int(bilstm_units)
         self.bilstm_layers = int(bilstm_layers)
         self._compile_by_default()
-
-    def compile(self, optimizer="auto", **kwargs):
-        """`"auto"`: the paper's AdamW recipe at peak rate 1e-3, for the head alone."""
-        if optimizer == "auto":
-            optimizer = bert_adamw(DEFAULT_HEAD_LEARNING_RATE)
-        super().compile(optimizer=optimizer, **kwargs)
 
     def get_config(self):
         return {**super().get_config(), "feature_layers": list(self.feature_layers),
