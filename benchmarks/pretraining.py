@@ -158,13 +158,15 @@ def held_out_metrics(model, batches):
             "nsp_accuracy": nsp_hits / nsp_count if nsp_count else None}
 
 
-def train_in_turn(models, iterators, steps, skip):
+def train_in_turn(models, iterators, steps, skip, after_step=None):
     """Alternates one step of each model; returns ({name: steps/s after `skip` steps},
     {name: logs, the mean of the last `LOG_EVERY` steps}). A step's time includes
-    taking its batch from the pipeline."""
+    taking its batch from the pipeline; `after_step(step)` (untimed) runs after each."""
     seconds = {name: 0.0 for name in models}
     logs = {}
     for step in range(steps):
+        if after_step is not None and step:
+            after_step(step)
         for name, model in models.items():
             start = time.perf_counter()
             x, y, w = next(iterators[name])
@@ -210,12 +212,22 @@ def main():
         before = {name: held_out_metrics(m, held_out[:4]) for name, m in models.items()}
         phase("models")
         skip = min(20, args.steps // 5)
+        quarters = {args.steps * q // 4 for q in (1, 2, 3)}
+        curve = {name: [] for name in models}
+
+        def held_out_curve(step):  # held-out MLM accuracy after each quarter of the steps
+            if step in quarters:
+                for name, model in models.items():
+                    curve[name].append(held_out_metrics(model, held_out)["mlm_accuracy"])
+
         rates, logs = train_in_turn(models, {"ours": ours_data, "keras-hub": hub_data},
-                                    args.steps, skip)
+                                    args.steps, skip, held_out_curve)
         phase("training")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     metrics = {name: held_out_metrics(m, held_out) for name, m in models.items()}
+    for name in models:
+        curve[name].append(metrics[name]["mlm_accuracy"])
     phase("held-out evaluation")
     masked = sum(float(w["mlm"].sum()) for _, _, w in held_out)
     random_next = np.mean(np.concatenate([y["nsp"] for _, y, _ in held_out]))
@@ -226,7 +238,8 @@ def main():
         nsp = "" if held["nsp_accuracy"] is None else (
             f"{100 * held['nsp_accuracy']:.1f} | {100 * log['nsp_accuracy']:.1f}")
         add_row(rows, f"| {name} | {before[name]['mlm_loss']:.2f} | {held['mlm_loss']:.2f} | "
-                      f"{100 * held['mlm_accuracy']:.1f} | {100 * mlm_acc:.1f} | "
+                      f"{' / '.join(f'{100 * a:.1f}' for a in curve[name])} | "
+                      f"{100 * mlm_acc:.1f} | "
                       f"{nsp or ' | '} | {rates[name]:.2f} | "
                       f"{rates[name] / rates['keras-hub']:.2f}x |")
     load = os.getloadavg()[0]
@@ -247,7 +260,8 @@ def main():
         f"accuracies: means over the last {LOG_EVERY} steps. Held-out NSP: "
         f"{100 * random_next:.1f}% of the pairs have a random next segment (a constant "
         f"guess scores {100 * max(random_next, 1 - random_next):.1f}%).\n\n"
-        + table(("model", "held-out MLM loss, step 0", "held-out MLM loss", "held-out MLM acc",
+        + table(("model", "held-out MLM loss, step 0", "held-out MLM loss",
+                 "held-out MLM acc after each quarter of the steps",
                  "train MLM acc", "held-out NSP acc", "train NSP acc", "steps/s", "vs keras-hub"),
                 rows, text_columns=1))
     command = (f"KERAS_BACKEND={backend} python -m benchmarks.pretraining --steps={args.steps} "
