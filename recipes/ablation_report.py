@@ -100,8 +100,9 @@ def orderings(directory, variants, tasks, metrics):
             mean_a, mean_b = statistics.mean(a), statistics.mean(b)
             spread = max(statistics.stdev(a) if len(a) > 1 else 0.0,
                          statistics.stdev(b) if len(b) > 1 else 0.0)
-            verdict = ("holds" if mean_a > mean_b else "does not hold")
-            if abs(mean_a - mean_b) <= spread:
+            verdict = ("tie" if mean_a == mean_b else "holds" if mean_a > mean_b
+                       else "does not hold")
+            if mean_a != mean_b and abs(mean_a - mean_b) <= spread:
                 verdict += " (within one sd)"
             lines.append(f"- {ROWS[better]} > {ROWS[worse]} on {TASK_NAMES[task]}: {verdict}, "
                          f"{_cell(a)} vs {_cell(b)}")
@@ -171,6 +172,11 @@ def heldout_table(directory):
 def write(directory, variants, tasks, metrics, curve_task, setup=""):
     """Writes ablations.md and the plots; returns the paths written."""
     variants = [v for v in ROWS if v in variants]
+    if not setup and os.path.isfile(os.path.join(directory, "run.json")):
+        with open(os.path.join(directory, "run.json"), encoding="utf-8") as f:
+            settings = json.load(f)["settings"]
+        setup = "Settings (recipes/ablations.py flags): " + ", ".join(
+            f"{k}={v}" for k, v in sorted(settings.items()))
     written = []
     plots = []
     try:
