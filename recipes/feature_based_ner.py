@@ -66,7 +66,7 @@ def _say(message):
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def run_row(row, preset, train, dev, label_names):
+def run_row(row, preset, depth, train, dev, label_names):
     import keras
 
     import keras_bert_repro as kbr
@@ -81,7 +81,6 @@ def run_row(row, preset, train, dev, label_names):
                                                     sequence_length=FLAGS.sequence_length)
         rate = FLAGS.learning_rate
     else:
-        depth = kbr.BertBackbone.from_preset(preset).num_layers + 1
         model = kbr.BertFeatureTokenClassifier.from_preset(
             preset, label_names=label_names, sequence_length=FLAGS.sequence_length,
             feature_layers=layers(depth), combine=combine, bilstm_units=FLAGS.bilstm_units)
@@ -139,6 +138,7 @@ def write_report(results, setup):
 
 
 def main(_):
+    import keras_bert_repro as kbr
     from keras_bert_repro.data.conll import label_names_of, read_conll
 
     unknown = sorted(set(FLAGS.rows) - set(ROWS))
@@ -154,6 +154,8 @@ def main(_):
         FLAGS.output_dir, {**settings, "preset_fingerprint": common_flags.preset_fingerprint(
             preset)}, "feature_based_ner.py")
     label_names = label_names_of(tags)
+    # The hidden states the preset has (embeddings + blocks), read once for all rows.
+    depth = kbr.BertBackbone.from_preset(preset).num_layers + 1
     _say(f"conll2003: {len(train[0])} train / {len(dev[0])} dev sentences; rows "
          f"{', '.join(FLAGS.rows)}")
     results = {}
@@ -163,7 +165,7 @@ def main(_):
             results[row] = common_flags.read_json(path)
             _say(f"[{i}] {row}: done before, dev F1 {100 * results[row]['f1']:.1f}")
             continue
-        results[row] = run_row(row, preset, train, dev, label_names)
+        results[row] = run_row(row, preset, depth, train, dev, label_names)
         common_flags.write_json(path, results[row])
         _say(f"[{i}] {row}: dev F1 {100 * results[row]['f1']:.1f} "
              f"({results[row]['train_seconds']:.0f} s training)")
