@@ -55,6 +55,27 @@ def scores(directory, variant, task, metric):
     return [r[metric] * (1 if task == "squad" else 100) for r in runs]
 
 
+def log_time(directory, what, seconds):
+    """Appends `{"what", "seconds"}` as one line of `<directory>/timing.jsonl`."""
+    with open(os.path.join(directory, "timing.jsonl"), "a", encoding="utf-8") as f:
+        f.write(json.dumps({"what": what, "seconds": round(seconds, 1)}) + "\n")
+
+
+def compute_time(directory):
+    """`(seconds, pieces)` summed over timing.jsonl (a line cut short by a kill is skipped)."""
+    total, pieces = 0.0, 0
+    path = os.path.join(directory, "timing.jsonl")
+    if os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                try:
+                    total += float(json.loads(line)["seconds"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                pieces += 1
+    return total, pieces
+
+
 def _cell(values):
     if not values:
         return ""
@@ -188,6 +209,11 @@ def write(directory, variants, tasks, metrics, curve_task, setup=""):
             _plot_heldout(directory, os.path.join(directory, "heldout_accuracy.png")),
             _plot_curve(directory, curve_task, metrics[curve_task],
                         os.path.join(directory, "figure5.png"))) if p]
+    seconds, pieces = compute_time(directory)
+    if pieces:
+        setup += (f" Compute: {seconds / 3600:.2f} h ({seconds / 60:.0f} min), the sum of "
+                  f"{pieces} timed pieces of work (vocabulary, pre-trainings, held-out "
+                  "evaluations, fine-tuning runs) across every invocation of the run.")
     text = ["# Ablations at small scale", "", setup, "",
             "Dev scores in percent, mean ± sd over fine-tuning seeds; the paper's BERT-Base "
             "figures (Table 5) below for reference.", "",
