@@ -211,7 +211,7 @@ def write(directory, variants, tasks, metrics, curve_task, setup=""):
                         os.path.join(directory, "figure5.png"))) if p]
     seconds, pieces = compute_time(directory)
     if pieces:
-        setup += (f" Compute: {seconds / 3600:.2f} h ({seconds / 60:.0f} min), the sum of "
+        setup += (f"\n\nCompute: {seconds / 3600:.2f} h ({seconds / 60:.0f} min), the sum of "
                   f"{pieces} timed pieces of work (vocabulary, pre-trainings, held-out "
                   "evaluations, fine-tuning runs) across every invocation of the run.")
     text = ["# Ablations at small scale", "", setup, "",

@@ -73,7 +73,8 @@ def test_a_killed_ablation_run_resumes_and_repeats_no_finished_run(tmp_path, sma
     assert re.search(r"^\| LTR, no NSP, \+ BiLSTM \|  \| [\d.]+ \|$", table, re.MULTILINE)
     assert "LTR, no NSP, + BiLSTM > LTR, no NSP on SQuAD (F1):" in table
     # Compute time is the sum over both invocations: the killed one's pieces count too.
-    assert re.search(r"Compute: [\d.]+ h \(\d+ min\), the sum of 12 timed pieces", table), table
+    assert re.search(r"^Compute: [\d.]+ h \(\d+ min\), the sum of 12 timed pieces", table,
+                     re.MULTILINE), table
     for plot in ("heldout_accuracy.png", "figure5.png"):
         assert (tmp_path / plot).read_bytes()[:8] == PNG
         assert f"]({plot})" in table
