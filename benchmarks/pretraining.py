@@ -76,7 +76,7 @@ def our_model(args):
     from keras_bert_repro.models.pretrainer import BertPretrainer
 
     keras.utils.set_random_seed(args.seed)
-    model = BertPretrainer(kbr.BertBackbone(**TINY), objective="mlm_nsp")
+    model = BertPretrainer(kbr.BertBackbone(**TINY), objective=args.objective)
     model.compile(optimizer=optimizer(args))
     return model
 
@@ -104,7 +104,8 @@ def training_data(args, tokenizer, workdir):
                                     tokenizer, max_seq_length=LENGTH, dupe_factor=1,
                                     seed=args.seed, num_workers=1, progress=False)
     masker = BertPretrainingPreprocessor(tokenizer, sequence_length=LENGTH,
-                                         max_predictions_per_seq=PREDICTIONS, seed=args.seed)
+                                         max_predictions_per_seq=PREDICTIONS,
+                                         objective=args.objective, seed=args.seed)
     ours = masker.dataset(pretraining_dataset(
         os.path.join(shards, "*.tfrecord"), batch_size=args.batch, repeat=True,
         seed=args.seed, drop_remainder=True))
@@ -194,6 +195,8 @@ def main():
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--warmup", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--objective", choices=("mlm_nsp", "mlm"), default="mlm_nsp",
+                        help="Ours' objective (mlm: like keras-hub's, without NSP).")
     args = parser.parse_args()
     args.vocab = data_path("vocab", "bert-base-uncased-vocab.txt")
     backend = keras.config.backend()
@@ -249,7 +252,7 @@ def main():
         f"bert_adamw peak lr {args.lr:g}, warm-up {args.warmup:.0%} then linear decay, "
         f"dropout 0.1, masking 15% (80/10/10, at most {PREDICTIONS} per sequence). Training "
         f"text: the Wikipedia sample; ours: {instances:,} next-sentence instances "
-        f"(create_pretraining_data, dupe_factor 1), objective mlm_nsp; keras-hub: "
+        f"(create_pretraining_data, dupe_factor 1), objective {args.objective}; keras-hub: "
         f"BertMaskedLMPreprocessor on {pairs:,} pairs of consecutive paragraphs (MLM only). "
         f"Held-out: WikiText-2 validation ({articles} articles) as {len(held_out)} batches "
         f"of next-sentence instances, masked once ({masked:,.0f} predictions), the same "
@@ -266,7 +269,14 @@ def main():
                 rows, text_columns=1))
     command = (f"KERAS_BACKEND={backend} python -m benchmarks.pretraining --steps={args.steps} "
                f"--batch={args.batch} --lr={args.lr:g} --warmup={args.warmup:g}")
-    write_section(f"Pre-training BERT-Tiny ({backend})", command, body)
+    variant = ""  # the default run's section keeps its name; others get their own
+    if args.objective != "mlm_nsp":
+        command += f" --objective={args.objective}"
+        variant += f", ours {args.objective}"
+    if args.seed:
+        command += f" --seed={args.seed}"
+        variant += f", seed {args.seed}"
+    write_section(f"Pre-training BERT-Tiny ({backend}{variant})", command, body)
 
 
 if __name__ == "__main__":
