@@ -1,0 +1,89 @@
+"""Plots the held-out MLM accuracy curves of the pre-training benchmark runs
+recorded in RESULTS.md (ours against keras-hub, every seed and objective run at
+the same steps on one backend) into benchmarks/pretraining.png, and prints the
+mean per quarter of each model.
+
+    python -m benchmarks.pretraining_plot [--backend tensorflow --steps 2000]
+
+It reads the sections that `benchmarks.pretraining` wrote, so the figure shows
+exactly the table's numbers.
+"""
+
+import argparse
+import os
+import re
+
+import numpy as np
+
+from benchmarks.results import RESULTS
+
+PLOT = os.path.join(os.path.dirname(__file__), "pretraining.png")
+SECTION = re.compile(r"<!-- (Pre-training BERT-Tiny \(([a-z]+)[^)]*\)):start -->\n(.*?)"
+                     r"<!-- \1:end -->", re.S)
+
+
+def runs(text, backend, steps):
+    """[(label, [accuracy % after each quarter])] of the runs of `steps` steps on
+    `backend`; labels name the model, ours' objective and the seed."""
+    found = []
+    for _, section_backend, body in SECTION.findall(text):
+        command = re.search(r"`([^`]*benchmarks\.pretraining[^`]*)`", body).group(1)
+        if section_backend != backend or f"--steps={steps} " not in command + " ":
+            continue
+        seed = re.search(r"--seed=(\d+)", command)
+        objective = re.search(r"--objective=(\w+)", command)
+        for line in body.splitlines():
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells[0] in ("ours", "keras-hub") and " / " in cells[3]:
+                name = cells[0] if cells[0] == "keras-hub" else \
+                    f"ours, {objective.group(1) if objective else 'mlm_nsp'}"
+                found.append((f"{name}, seed {seed.group(1) if seed else 0}",
+                              [float(v) for v in cells[3].split(" / ")]))
+    return found
+
+
+def plot(curves, steps, path=PLOT):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for label, accuracy in curves:
+        x = [steps * (q + 1) // len(accuracy) for q in range(len(accuracy))]
+        style = "--" if label.startswith("keras-hub") else "-"
+        color = "tab:gray" if label.startswith("keras-hub") else (
+            "tab:blue" if "mlm_nsp" in label else "tab:orange")
+        marker = "os^vD"[int(label.rsplit(" ", 1)[1]) % 5]  # one per seed
+        ax.plot(x, accuracy, style, marker=marker, color=color, label=label)
+    ax.set_xlabel("pre-training step (batch 32 x 128)")
+    ax.set_ylabel("held-out MLM accuracy, WikiText-2 (%)")
+    ax.set_title("BERT-Tiny from scratch: ours vs keras-hub BertMaskedLM")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", default="tensorflow")
+    parser.add_argument("--steps", type=int, default=2000)
+    args = parser.parse_args()
+    curves = runs(open(RESULTS, encoding="utf-8").read(), args.backend, args.steps)
+    if not curves:
+        raise SystemExit(f"No {args.steps}-step {args.backend} run of benchmarks.pretraining "
+                         f"with a held-out curve in {RESULTS}.")
+    plot(curves, args.steps)
+    groups = {}
+    for label, accuracy in curves:
+        groups.setdefault(label.rsplit(", seed", 1)[0], []).append(accuracy)
+    for name, accuracies in groups.items():
+        mean = np.mean(accuracies, axis=0)
+        print(f"{name} ({len(accuracies)} seed(s)): mean " + " / ".join(f"{a:.2f}" for a in mean))
+    print(f"wrote {PLOT}")
+
+
+if __name__ == "__main__":
+    main()
