@@ -101,7 +101,8 @@ def training_data(args, tokenizer, workdir):
 
     shards = os.path.join(workdir, "train")
     stats = create_pretraining_data(os.path.join(data_path("wikipedia-sample"), "*"), shards,
-                                    tokenizer, max_seq_length=LENGTH, dupe_factor=1,
+                                    tokenizer, max_seq_length=LENGTH,
+                                    dupe_factor=args.dupe_factor,
                                     seed=args.seed, num_workers=1, progress=False)
     masker = BertPretrainingPreprocessor(tokenizer, sequence_length=LENGTH,
                                          max_predictions_per_seq=PREDICTIONS,
@@ -197,6 +198,9 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--objective", choices=("mlm_nsp", "mlm"), default="mlm_nsp",
                         help="Ours' objective (mlm: like keras-hub's, without NSP).")
+    parser.add_argument("--dupe_factor", type=int, default=1,
+                        help="Ours' passes over the text, each with other sentence pairs "
+                             "(Google's default: 10).")
     args = parser.parse_args()
     args.vocab = data_path("vocab", "bert-base-uncased-vocab.txt")
     backend = keras.config.backend()
@@ -252,7 +256,8 @@ def main():
         f"bert_adamw peak lr {args.lr:g}, warm-up {args.warmup:.0%} then linear decay, "
         f"dropout 0.1, masking 15% (80/10/10, at most {PREDICTIONS} per sequence). Training "
         f"text: the Wikipedia sample; ours: {instances:,} next-sentence instances "
-        f"(create_pretraining_data, dupe_factor 1), objective {args.objective}; keras-hub: "
+        f"(create_pretraining_data, dupe_factor {args.dupe_factor}), objective "
+        f"{args.objective}; keras-hub: "
         f"BertMaskedLMPreprocessor on {pairs:,} pairs of consecutive paragraphs (MLM only). "
         f"Held-out: WikiText-2 validation ({articles} articles) as {len(held_out)} batches "
         f"of next-sentence instances, masked once ({masked:,.0f} predictions), the same "
@@ -273,6 +278,9 @@ def main():
     if args.objective != "mlm_nsp":
         command += f" --objective={args.objective}"
         variant += f", ours {args.objective}"
+    if args.dupe_factor != 1:
+        command += f" --dupe_factor={args.dupe_factor}"
+        variant += f", dupe_factor {args.dupe_factor}"
     if args.seed:
         command += f" --seed={args.seed}"
         variant += f", seed {args.seed}"
