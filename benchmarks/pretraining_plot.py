@@ -35,10 +35,13 @@ def runs(text, backend, steps):
         for line in body.splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if cells[0] in ("ours", "keras-hub") and " / " in cells[3]:
-                name = cells[0] if cells[0] == "keras-hub" else \
-                    f"ours, {objective.group(1) if objective else 'mlm_nsp'}"
-                found.append((f"{name}, seed {seed.group(1) if seed else 0}",
-                              [float(v) for v in cells[3].split(" / ")]))
+                ours = objective.group(1) if objective else "mlm_nsp"
+                label = f"{cells[0]}, seed {seed.group(1) if seed else 0}"
+                if cells[0] == "ours":
+                    label = f"ours, {ours}, seed {seed.group(1) if seed else 0}"
+                elif objective:  # keras-hub's run beside another of ours
+                    label += f" (beside ours {ours})"
+                found.append((label, [float(v) for v in cells[3].split(" / ")]))
     return found
 
 
@@ -54,7 +57,7 @@ def plot(curves, steps, path=PLOT):
         style = "--" if label.startswith("keras-hub") else "-"
         color = "tab:gray" if label.startswith("keras-hub") else (
             "tab:blue" if "mlm_nsp" in label else "tab:orange")
-        marker = "os^vD"[int(label.rsplit(" ", 1)[1]) % 5]  # one per seed
+        marker = "os^vD"[int(re.search(r"seed (\d+)", label).group(1)) % 5]  # one per seed
         ax.plot(x, accuracy, style, marker=marker, color=color, label=label)
     ax.set_xlabel("pre-training step (batch 32 x 128)")
     ax.set_ylabel("held-out MLM accuracy, WikiText-2 (%)")
@@ -78,10 +81,10 @@ def main():
     plot(curves, args.steps)
     groups = {}
     for label, accuracy in curves:
-        groups.setdefault(label.rsplit(", seed", 1)[0], []).append(accuracy)
+        groups.setdefault(label.split(", seed")[0], []).append(accuracy)
     for name, accuracies in groups.items():
         mean = np.mean(accuracies, axis=0)
-        print(f"{name} ({len(accuracies)} seed(s)): mean " + " / ".join(f"{a:.2f}" for a in mean))
+        print(f"{name} ({len(accuracies)} run(s)): mean " + " / ".join(f"{a:.2f}" for a in mean))
     print(f"wrote {PLOT}")
 
 

@@ -40,7 +40,7 @@ def test_reads_the_runs_of_one_backend_and_step_count():
         ("ours, mlm_nsp, seed 0", [11.2, 12.6, 13.7, 13.9]),
         ("keras-hub, seed 0", [11.0, 12.1, 13.9, 14.3]),
         ("ours, mlm, seed 1", [1.0, 2.0, 3.0, 4.0]),
-        ("keras-hub, seed 1", [5.0, 6.0, 7.0, 8.0]),
+        ("keras-hub, seed 1 (beside ours mlm)", [5.0, 6.0, 7.0, 8.0]),
     ]
     assert pretraining_plot.runs(TEXT, "jax", 2000) == []
 
