@@ -36,10 +36,12 @@ def runs(text, backend, steps):
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if cells[0] in ("ours", "keras-hub") and " / " in cells[3]:
                 ours = objective.group(1) if objective else "mlm_nsp"
+                dupe = re.search(r"--dupe_factor=(\d+)", command)
+                ours += f", dupe_factor {dupe.group(1)}" if dupe else ""
                 label = f"{cells[0]}, seed {seed.group(1) if seed else 0}"
                 if cells[0] == "ours":
                     label = f"ours, {ours}, seed {seed.group(1) if seed else 0}"
-                elif objective:  # keras-hub's run beside another of ours
+                elif objective or dupe:  # keras-hub's run beside another of ours
                     label += f" (beside ours {ours})"
                 found.append((label, [float(v) for v in cells[3].split(" / ")]))
     return found
