@@ -275,15 +275,12 @@ def main():
     command = (f"KERAS_BACKEND={backend} python -m benchmarks.pretraining --steps={args.steps} "
                f"--batch={args.batch} --lr={args.lr:g} --warmup={args.warmup:g}")
     variant = ""  # the default run's section keeps its name; others get their own
-    if args.objective != "mlm_nsp":
-        command += f" --objective={args.objective}"
-        variant += f", ours {args.objective}"
-    if args.dupe_factor != 1:
-        command += f" --dupe_factor={args.dupe_factor}"
-        variant += f", dupe_factor {args.dupe_factor}"
-    if args.seed:
-        command += f" --seed={args.seed}"
-        variant += f", seed {args.seed}"
+    for flag, value, default, name in (("objective", args.objective, "mlm_nsp", "ours "),
+                                       ("dupe_factor", args.dupe_factor, 1, "dupe_factor "),
+                                       ("seed", args.seed, 0, "seed ")):
+        if value != default:
+            command += f" --{flag}={value}"
+            variant += f", {name}{value}"
     write_section(f"Pre-training BERT-Tiny ({backend}{variant})", command, body)
 
 

@@ -31,18 +31,17 @@ def runs(text, backend, steps):
         if section_backend != backend or f"--steps={steps} " not in command + " ":
             continue
         seed = re.search(r"--seed=(\d+)", command)
+        seed = seed.group(1) if seed else "0"
         objective = re.search(r"--objective=(\w+)", command)
+        dupe = re.search(r"--dupe_factor=(\d+)", command)
+        ours = (objective.group(1) if objective else "mlm_nsp") + (
+            f", dupe_factor {dupe.group(1)}" if dupe else "")
         for line in body.splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if cells[0] in ("ours", "keras-hub") and " / " in cells[3]:
-                ours = objective.group(1) if objective else "mlm_nsp"
-                dupe = re.search(r"--dupe_factor=(\d+)", command)
-                ours += f", dupe_factor {dupe.group(1)}" if dupe else ""
-                label = f"{cells[0]}, seed {seed.group(1) if seed else 0}"
-                if cells[0] == "ours":
-                    label = f"ours, {ours}, seed {seed.group(1) if seed else 0}"
-                elif objective or dupe:  # keras-hub's run beside another of ours
-                    label += f" (beside ours {ours})"
+                label = f"ours, {ours}, seed {seed}" if cells[0] == "ours" else \
+                    f"keras-hub, seed {seed}" + (f" (beside ours {ours})" if objective or dupe
+                                                 else "")
                 found.append((label, [float(v) for v in cells[3].split(" / ")]))
     return found
 
