@@ -202,6 +202,8 @@ def main():
                         help="Ours' passes over the text, each with other sentence pairs "
                              "(Google's default: 10).")
     args = parser.parse_args()
+    if args.dupe_factor < 1:
+        parser.error(f"--dupe_factor must be at least 1, got {args.dupe_factor}.")
     args.vocab = data_path("vocab", "bert-base-uncased-vocab.txt")
     backend = keras.config.backend()
     tokenizer = BertTokenizer(args.vocab, lowercase=True)
