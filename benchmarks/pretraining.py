@@ -7,7 +7,9 @@ BERT-Tiny (L2/H128/A2, intermediate 512), sequences of 128, the bert-base-uncase
 vocabulary. Training text: the Wikipedia sample. Ours reads next-sentence
 instances made by `create_pretraining_data` and masked by
 `BertPretrainingPreprocessor`; keras-hub's `BertMaskedLMPreprocessor` packs and
-masks pairs of consecutive paragraphs of the same text (it has no NSP). Both:
+masks pairs of consecutive paragraphs of the same text (it has no NSP), or, with
+`--keras_hub_data=instances`, takes ours' very batches (the same sequences and
+masks; it ignores the NSP labels). Both:
 15% of tokens predicted (80/10/10), at most 20 per sequence; `bert_adamw` at
 peak `--lr`, warm-up over `--warmup` of the steps then linear decay to 0,
 dropout 0.1; the two models take steps in turn (`train_on_batch`), so machine
@@ -17,6 +19,7 @@ batches (MLM accuracy over masked positions; NSP accuracy for ours).
 """
 
 import argparse
+import itertools
 import os
 import re
 import shutil
@@ -93,7 +96,8 @@ def hub_model(args):
 
 
 def training_data(args, tokenizer, workdir):
-    """(ours, keras-hub): endless numpy iterators of `(x, y, sample_weight)` batches."""
+    """(ours, keras-hub): endless numpy iterators of `(x, y, sample_weight)` batches;
+    with `keras_hub_data="instances"` keras-hub's are ours' batches, MLM part only."""
     import keras_hub
 
     from keras_bert_repro.data.pretraining import create_pretraining_data, pretraining_dataset
@@ -110,6 +114,10 @@ def training_data(args, tokenizer, workdir):
     ours = masker.dataset(pretraining_dataset(
         os.path.join(shards, "*.tfrecord"), batch_size=args.batch, repeat=True,
         seed=args.seed, drop_remainder=True))
+    if args.keras_hub_data == "instances":
+        ours, theirs = itertools.tee(ours.as_numpy_iterator())  # one batch, two models
+        theirs = ((x, y["mlm"], w["mlm"]) for x, y, w in theirs)
+        return ours, theirs, stats.instances, None
     hub = keras_hub.models.BertMaskedLMPreprocessor(
         keras_hub.models.BertTokenizer(vocabulary=args.vocab, lowercase=True),
         sequence_length=LENGTH, mask_selection_length=PREDICTIONS)
@@ -162,9 +170,11 @@ def held_out_metrics(model, batches):
 
 def train_in_turn(models, iterators, steps, skip, after_step=None):
     """Alternates one step of each model; returns ({name: steps/s after `skip` steps},
-    {name: logs, the mean of the last `LOG_EVERY` steps}). A step's time includes
-    taking its batch from the pipeline; `after_step(step)` (untimed) runs after each."""
+    {name: logs, the mean of the last `LOG_EVERY` steps}, {name: mean real MLM
+    predictions per sequence}). A step's time includes taking its batch from the
+    pipeline; `after_step(step)` (untimed) runs after each."""
     seconds = {name: 0.0 for name in models}
+    predictions = {name: 0.0 for name in models}
     logs = {}
     for step in range(steps):
         if after_step is not None and step:
@@ -173,6 +183,8 @@ def train_in_turn(models, iterators, steps, skip, after_step=None):
             start = time.perf_counter()
             x, y, w = next(iterators[name])
             logs[name] = model.train_on_batch(x, y, sample_weight=w, return_dict=True)
+            weights = w["mlm"] if isinstance(w, dict) else w
+            predictions[name] += float(weights.sum()) / len(weights)
             if step >= skip:
                 seconds[name] += time.perf_counter() - start
         if (step + 1) % LOG_EVERY == 0:
@@ -182,7 +194,8 @@ def train_in_turn(models, iterators, steps, skip, after_step=None):
             if step + 1 < steps:
                 for model in models.values():
                     model.reset_metrics()  # the logs then average the last steps only
-    return {name: (steps - skip) / s for name, s in seconds.items()}, logs
+    return ({name: (steps - skip) / s for name, s in seconds.items()}, logs,
+            {name: p / steps for name, p in predictions.items()})
 
 
 def main():
@@ -198,6 +211,11 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--objective", choices=("mlm_nsp", "mlm"), default="mlm_nsp",
                         help="Ours' objective (mlm: like keras-hub's, without NSP).")
+    parser.add_argument("--keras_hub_data", choices=("paragraphs", "instances"),
+                        default="paragraphs",
+                        help="keras-hub's training batches: its own preprocessor on pairs of "
+                             "consecutive paragraphs, or ours' very batches (same sequences "
+                             "and masks).")
     parser.add_argument("--dupe_factor", type=int, default=1,
                         help="Ours' passes over the text, each with other sentence pairs "
                              "(Google's default: 10).")
@@ -229,7 +247,7 @@ def main():
                 for name, model in models.items():
                     curve[name].append(held_out_metrics(model, held_out)["mlm_accuracy"])
 
-        rates, logs = train_in_turn(models, {"ours": ours_data, "keras-hub": hub_data},
+        rates, logs, predictions = train_in_turn(models, {"ours": ours_data, "keras-hub": hub_data},
                                     args.steps, skip, held_out_curve)
         phase("training")
     finally:
@@ -259,8 +277,12 @@ def main():
         f"dropout 0.1, masking 15% (80/10/10, at most {PREDICTIONS} per sequence). Training "
         f"text: the Wikipedia sample; ours: {instances:,} next-sentence instances "
         f"(create_pretraining_data, dupe_factor {args.dupe_factor}), objective "
-        f"{args.objective}; keras-hub: "
-        f"BertMaskedLMPreprocessor on {pairs:,} pairs of consecutive paragraphs (MLM only). "
+        f"{args.objective}; keras-hub (MLM only): " + (
+            "ours' very batches (same sequences and masks, NSP labels unused). "
+            if pairs is None else f"BertMaskedLMPreprocessor on {pairs:,} pairs of "
+            "consecutive paragraphs. ") +
+        f"Real MLM predictions per training sequence: ours {predictions['ours']:.1f}, "
+        f"keras-hub {predictions['keras-hub']:.1f}. "
         f"Held-out: WikiText-2 validation ({articles} articles) as {len(held_out)} batches "
         f"of next-sentence instances, masked once ({masked:,.0f} predictions), the same "
         f"inputs for both. Steps/s: the models take steps in turn (train_on_batch, batch "
@@ -279,6 +301,8 @@ def main():
     variant = ""  # the default run's section keeps its name; others get their own
     for flag, value, default, name in (("objective", args.objective, "mlm_nsp", "ours "),
                                        ("dupe_factor", args.dupe_factor, 1, "dupe_factor "),
+                                       ("keras_hub_data", args.keras_hub_data, "paragraphs",
+                                        "keras-hub on "),
                                        ("seed", args.seed, 0, "seed ")):
         if value != default:
             command += f" --{flag}={value}"
