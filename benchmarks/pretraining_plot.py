@@ -34,14 +34,16 @@ def runs(text, backend, steps):
         seed = seed.group(1) if seed else "0"
         objective = re.search(r"--objective=(\w+)", command)
         dupe = re.search(r"--dupe_factor=(\d+)", command)
+        hub = "keras-hub on ours' batches" if "--keras_hub_data=instances" in command \
+            else "keras-hub"
         ours = (objective.group(1) if objective else "mlm_nsp") + (
             f", dupe_factor {dupe.group(1)}" if dupe else "")
         for line in body.splitlines():
             cells = [c.strip() for c in line.strip().strip("|").split("|")]
             if cells[0] in ("ours", "keras-hub") and " / " in cells[3]:
                 label = f"ours, {ours}, seed {seed}" if cells[0] == "ours" else \
-                    f"keras-hub, seed {seed}" + (f" (beside ours {ours})" if objective or dupe
-                                                 else "")
+                    f"{hub}, seed {seed}" + (f" (beside ours {ours})" if objective or dupe
+                                             else "")
                 found.append((label, [float(v) for v in cells[3].split(" / ")]))
     return found
 
@@ -56,7 +58,8 @@ def plot(curves, steps, path=PLOT):
     for label, accuracy in curves:
         x = [steps * (q + 1) // len(accuracy) for q in range(len(accuracy))]
         style = "--" if label.startswith("keras-hub") else "-"
-        color = "tab:gray" if label.startswith("keras-hub") else (
+        color = ("black" if "ours' batches" in label else "tab:gray") if label.startswith(
+            "keras-hub") else (
             "tab:blue" if "mlm_nsp" in label else "tab:orange")
         marker = "os^vD"[int(re.search(r"seed (\d+)", label).group(1)) % 5]  # one per seed
         ax.plot(x, accuracy, style, marker=marker, color=color, label=label)

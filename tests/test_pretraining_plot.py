@@ -29,6 +29,11 @@ TEXT = "".join([
     section("Pre-training BERT-Tiny (tensorflow, seed 2)",  # other steps: left out
             "KERAS_BACKEND=tensorflow python -m benchmarks.pretraining --steps=20000 --seed=2",
             ["ours | 10.3 | 6.6 | 9 / 9 / 9 / 9 | 11.8"]),
+    section("Pre-training BERT-Tiny (tensorflow, keras-hub on instances)",
+            "KERAS_BACKEND=tensorflow python -m benchmarks.pretraining --steps=2000 "
+            "--keras_hub_data=instances",
+            ["ours | 10.3 | 6.6 | 11 / 12 / 13 / 14 | 11.8",
+             "keras-hub | 10.3 | 6.5 | 12 / 13 / 14 / 15 | 1"]),
     section("Pre-training BERT-Tiny (jax)",  # other backend, and one value: left out
             "KERAS_BACKEND=jax python -m benchmarks.pretraining --steps=2000",
             ["ours | 10.3 | 7.0 | 9.6 | 6.9"]),
@@ -41,6 +46,8 @@ def test_reads_the_runs_of_one_backend_and_step_count():
         ("keras-hub, seed 0", [11.0, 12.1, 13.9, 14.3]),
         ("ours, mlm, seed 1", [1.0, 2.0, 3.0, 4.0]),
         ("keras-hub, seed 1 (beside ours mlm)", [5.0, 6.0, 7.0, 8.0]),
+        ("ours, mlm_nsp, seed 0", [11.0, 12.0, 13.0, 14.0]),
+        ("keras-hub on ours' batches, seed 0", [12.0, 13.0, 14.0, 15.0]),
     ]
     assert pretraining_plot.runs(TEXT, "jax", 2000) == []
 
