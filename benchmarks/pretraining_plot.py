@@ -48,6 +48,17 @@ def runs(text, backend, steps):
     return found
 
 
+def gaps(curves):
+    """{"ours ... - keras-hub ...": [[ours - keras-hub, per quarter] per run]}: each
+    run's ours curve against the keras-hub curve trained beside it."""
+    found = {}
+    for (ours, a), (hub, b) in zip(curves, curves[1:]):
+        if ours.startswith("ours") and hub.startswith("keras-hub"):
+            name = f"{ours.split(', seed')[0]} - {hub.split(', seed')[0]}"
+            found.setdefault(name, []).append([x - y for x, y in zip(a, b)])
+    return found
+
+
 def plot(curves, steps, path=PLOT):
     import matplotlib
 
@@ -89,6 +100,12 @@ def main():
     for name, accuracies in groups.items():
         mean = np.mean(accuracies, axis=0)
         print(f"{name} ({len(accuracies)} run(s)): mean " + " / ".join(f"{a:.2f}" for a in mean))
+    for name, differences in gaps(curves).items():
+        mean = np.mean(differences, axis=0)
+        sd = np.std(differences, axis=0, ddof=1) if len(differences) > 1 else None
+        print(f"{name} ({len(differences)} paired run(s)): " + " / ".join(
+            f"{m:+.2f}" + ("" if sd is None else f" +- {sd[q]:.2f}")
+            for q, m in enumerate(mean)))
     print(f"wrote {PLOT}")
 
 

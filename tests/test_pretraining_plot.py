@@ -56,3 +56,12 @@ def test_plots_a_png(tmp_path):
     path = tmp_path / "curves.png"
     pretraining_plot.plot(pretraining_plot.runs(TEXT, "tensorflow", 2000), 2000, path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_gaps_pair_each_ours_curve_with_the_keras_hub_curve_beside_it():
+    gaps = pretraining_plot.gaps(pretraining_plot.runs(TEXT, "tensorflow", 2000))
+    assert gaps.keys() == {"ours, mlm_nsp - keras-hub", "ours, mlm - keras-hub",
+                           "ours, mlm_nsp - keras-hub on ours' batches"}
+    assert [round(v, 6) for v in gaps["ours, mlm_nsp - keras-hub"][0]] == [0.2, 0.5, -0.2, -0.4]
+    assert gaps["ours, mlm - keras-hub"] == [[-4.0, -4.0, -4.0, -4.0]]
+    assert gaps["ours, mlm_nsp - keras-hub on ours' batches"] == [[-1.0, -1.0, -1.0, -1.0]]
