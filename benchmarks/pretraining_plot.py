@@ -1,7 +1,8 @@
 """Plots the held-out MLM accuracy curves of the pre-training benchmark runs
 recorded in RESULTS.md (ours against keras-hub, every seed and objective run at
 the same steps on one backend) into benchmarks/pretraining.png, and prints the
-mean per quarter of each model.
+mean per quarter of each model (a rerun that repeats a curve counts once) and
+each run's gap to the keras-hub run trained beside it.
 
     python -m benchmarks.pretraining_plot [--backend tensorflow --steps 2000]
 
@@ -45,6 +46,19 @@ def runs(text, backend, steps):
                     f"{hub}, seed {seed}" + (f" (beside ours {ours})" if objective or dupe
                                              else "")
                 found.append((label, [float(v) for v in cells[3].split(" / ")]))
+    return found
+
+
+def distinct(curves):
+    """`curves` less repeats: a model trained again on the same stream of batches
+    (same seed) gives the same curve, which is one run, not two."""
+    seen, found = set(), []
+    for label, accuracy in curves:
+        key = (label.split(" (beside")[0], tuple(accuracy))
+        if key not in seen:
+            seen.add(key)
+            found.append((label.split(" (beside")[0] if label.startswith("keras-hub on")
+                          else label, accuracy))
     return found
 
 
@@ -93,9 +107,9 @@ def main():
     if not curves:
         raise SystemExit(f"No {args.steps}-step {args.backend} run of benchmarks.pretraining "
                          f"with a held-out curve in {RESULTS}.")
-    plot(curves, args.steps)
+    plot(distinct(curves), args.steps)
     groups = {}
-    for label, accuracy in curves:
+    for label, accuracy in distinct(curves):
         groups.setdefault(label.split(", seed")[0], []).append(accuracy)
     for name, accuracies in groups.items():
         mean = np.mean(accuracies, axis=0)

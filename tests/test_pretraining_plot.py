@@ -65,3 +65,19 @@ def test_gaps_pair_each_ours_curve_with_the_keras_hub_curve_beside_it():
     assert [round(v, 6) for v in gaps["ours, mlm_nsp - keras-hub"][0]] == [0.2, 0.5, -0.2, -0.4]
     assert gaps["ours, mlm - keras-hub"] == [[-4.0, -4.0, -4.0, -4.0]]
     assert gaps["ours, mlm_nsp - keras-hub on ours' batches"] == [[-1.0, -1.0, -1.0, -1.0]]
+
+
+def test_distinct_drops_a_rerun_on_the_same_batches_but_keeps_other_seeds():
+    curves = [("ours, mlm_nsp, seed 0", [1.0, 2.0]),
+              ("keras-hub on ours' batches, seed 0", [3.0, 4.0]),
+              ("ours, mlm, seed 0", [5.0, 6.0]),
+              ("keras-hub on ours' batches, seed 0 (beside ours mlm)", [3.0, 4.0]),
+              ("ours, mlm_nsp, seed 0", [1.0, 2.0]),
+              ("keras-hub, seed 0", [3.0, 4.0]),
+              ("ours, mlm_nsp, seed 1", [1.0, 2.0])]
+    assert pretraining_plot.distinct(curves) == [
+        ("ours, mlm_nsp, seed 0", [1.0, 2.0]),
+        ("keras-hub on ours' batches, seed 0", [3.0, 4.0]),
+        ("ours, mlm, seed 0", [5.0, 6.0]),
+        ("keras-hub, seed 0", [3.0, 4.0]),
+        ("ours, mlm_nsp, seed 1", [1.0, 2.0])]
