@@ -79,12 +79,13 @@ def plot(curves, steps, path=PLOT):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    fig, ax = plt.subplots(figsize=(10, 4.4))
     for label, accuracy in curves:
         x = [steps * (q + 1) // len(accuracy) for q in range(len(accuracy))]
         style = "--" if label.startswith("keras-hub") else "-"
         color = ("black" if "ours' batches" in label else "tab:gray") if label.startswith(
             "keras-hub") else (
+            "tab:green" if "dupe_factor" in label else
             "tab:blue" if "mlm_nsp" in label else "tab:orange")
         marker = "os^vD"[int(re.search(r"seed (\d+)", label).group(1)) % 5]  # one per seed
         ax.plot(x, accuracy, style, marker=marker, color=color, label=label)
@@ -92,7 +93,7 @@ def plot(curves, steps, path=PLOT):
     ax.set_ylabel("held-out MLM accuracy, WikiText-2 (%)")
     ax.set_title("BERT-Tiny from scratch: ours vs keras-hub BertMaskedLM")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the curves
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
