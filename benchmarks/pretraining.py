@@ -247,8 +247,8 @@ def main():
                 for name, model in models.items():
                     curve[name].append(held_out_metrics(model, held_out)["mlm_accuracy"])
 
-        rates, logs, predictions = train_in_turn(models, {"ours": ours_data, "keras-hub": hub_data},
-                                    args.steps, skip, held_out_curve)
+        rates, logs, predictions = train_in_turn(
+            models, {"ours": ours_data, "keras-hub": hub_data}, args.steps, skip, held_out_curve)
         phase("training")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

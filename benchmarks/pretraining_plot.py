@@ -54,11 +54,10 @@ def distinct(curves):
     (same seed) gives the same curve, which is one run, not two."""
     seen, found = set(), []
     for label, accuracy in curves:
-        key = (label.split(" (beside")[0], tuple(accuracy))
-        if key not in seen:
-            seen.add(key)
-            found.append((label.split(" (beside")[0] if label.startswith("keras-hub on")
-                          else label, accuracy))
+        run = label.split(" (beside")[0]  # the model and seed, whatever ran beside it
+        if (run, tuple(accuracy)) not in seen:
+            seen.add((run, tuple(accuracy)))
+            found.append((run if run.startswith("keras-hub on") else label, accuracy))
     return found
 
 
@@ -108,9 +107,10 @@ def main():
     if not curves:
         raise SystemExit(f"No {args.steps}-step {args.backend} run of benchmarks.pretraining "
                          f"with a held-out curve in {RESULTS}.")
-    plot(distinct(curves), args.steps)
+    unique = distinct(curves)
+    plot(unique, args.steps)
     groups = {}
-    for label, accuracy in distinct(curves):
+    for label, accuracy in unique:
         groups.setdefault(label.split(", seed")[0], []).append(accuracy)
     for name, accuracies in groups.items():
         mean = np.mean(accuracies, axis=0)
