@@ -24,7 +24,8 @@ def shared_data(*parts):
     """Path under `../shared/data`; fails loudly if it is missing."""
     path = SHARED_DATA.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"Required test data {path} is missing: ../shared/data must sit beside the repo.")
+        pytest.fail(f"Required test data {path} is missing: "
+                    "../shared/data must sit beside the repo.")
     return path
 
 

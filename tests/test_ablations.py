@@ -12,8 +12,8 @@ import pytest
 from tests.conftest import shared_data
 from tests.test_recipes import REPO, recipe_command, run_recipe
 
-# Both spawn recipes on the backend they name; the ablations' pre-training runs go to the
-# pass of the other pre-training runs (make test balances its passes by these marks).
+# Both spawn recipes on the backend they name; both go to the pass of the other recipes
+# (make test balances its passes by these marks).
 pytestmark = pytest.mark.backend_independent
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -29,7 +29,7 @@ def small_text(tmp_path_factory):
     return path
 
 
-@pytest.mark.spawns_training
+@pytest.mark.spawns_recipes
 def test_a_killed_ablation_run_resumes_and_repeats_no_finished_run(tmp_path, small_text):
     flags = (f"--text_pattern={small_text}", "--vocabulary_size=400", "--pretrain_steps=2",
              "--snapshots=1", "--pretrain_batch_size=4", "--pretrain_sequence_length=32",
