@@ -55,8 +55,9 @@ def distinct(curves):
     seen, found = set(), []
     for label, accuracy in curves:
         run = label.split(" (beside")[0]  # the model and seed, whatever ran beside it
-        if (run, tuple(accuracy)) not in seen:
-            seen.add((run, tuple(accuracy)))
+        key = (run, tuple(accuracy))
+        if key not in seen:
+            seen.add(key)
             found.append((run if run.startswith("keras-hub on") else label, accuracy))
     return found
 
