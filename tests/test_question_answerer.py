@@ -236,6 +236,20 @@ def test_best_answer_is_the_exact_context_text(preprocessor):
 
 
 @backend_independent
+def test_no_valid_pair_in_the_n_best_still_gives_the_best_span(preprocessor):
+    """The best start is a question token, so no n-best pair counts: the answer is the
+    best valid span over all positions, never "" (run_squad.py's "empty")."""
+    context = "Denver Broncos beat the Carolina Panthers."
+    features = preprocessor((["Who won?"], [context]))
+    c = int(np.flatnonzero(features.token_char_starts[0] == context.index("Carolina"))[0])
+    logits = _logits_for(features, 0, c, c + 1)
+    logits[0, 0, 1] = 20.0  # "who": the best start, outside the context
+    answer = best_answers(features, logits, n_best_size=1)[0]
+    assert answer["text"] == "Carolina Panthers" and answer["score"] == pytest.approx(10.0)
+    assert [b["text"] for b in answer["n_best"]] == ["Carolina Panthers"]
+
+
+@backend_independent
 def test_null_answer_of_version_2(preprocessor):
     context = "Denver Broncos beat the Carolina Panthers."
     features = preprocessor((["Who won?"], [context]))

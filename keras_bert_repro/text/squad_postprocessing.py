@@ -3,7 +3,10 @@
 Per example, the `n_best_size` best start and end positions of every window
 are paired; a pair counts if both ends are context tokens, the start is in its
 max-context window, start <= end and the span is at most `max_answer_length`
-tokens. Pairs are ranked by start + end logit. The answer text is the original
+tokens. Pairs are ranked by start + end logit. Where no pair of the n-best
+counts (an untrained or confused model), the best such span over all positions
+is taken, so an answer is never empty for want of a candidate (`run_squad.py`
+writes "empty" there). The answer text is the original
 context from the start token's first character to the end token's last (not a
 re-joined detokenization), so it is always an exact substring of the context.
 SQuAD v2.0: the null score is the lowest `[CLS]` start + end logit over the
@@ -65,6 +68,8 @@ def _answer(features, logits, windows, context, n_best_size, max_answer_length,
             a, b = s[i, 0], e[0, j]
             candidates.append((start_logits[a] + end_logits[b], start_logits[a], end_logits[b],
                                int(starts[a]), int(ends[b])))
+    if not candidates:
+        candidates = _best_span_anywhere(features, logits, windows, max_answer_length)
     if version_2_with_negative:
         candidates.append((null_score, *null_logits, None, None))
     # Stable, as run_squad.py's sort: ties keep window, then start, then end order.
@@ -100,6 +105,27 @@ def _answer(features, logits, windows, context, n_best_size, max_answer_length,
         if answer["null_score_diff"] > null_score_diff_threshold:
             answer.update(text="", start=None, end=None, score=float(null_score))
     return answer
+
+
+def _best_span_anywhere(features, logits, windows, max_answer_length):
+    """The one best valid span over every start and end of `windows` (as a one-item
+    candidate list), or [] where the windows hold no context token."""
+    best = []
+    for window in windows:
+        start_logits, end_logits = logits[window]
+        starts, ends = features.token_char_starts[window], features.token_char_ends[window]
+        positions = np.arange(len(starts))
+        s, e = positions[:, None], positions[None, :]
+        valid = ((starts[s] >= 0) & (starts[e] >= 0) & features.max_context[window][s]
+                 & (e >= s) & (e - s + 1 <= max_answer_length))
+        if not valid.any():
+            continue
+        scores = np.where(valid, start_logits[:, None] + end_logits[None, :], -np.inf)
+        a, b = np.unravel_index(np.argmax(scores), scores.shape)
+        if not best or scores[a, b] > best[0][0]:
+            best = [(scores[a, b], start_logits[a], end_logits[b], int(starts[a]),
+                     int(ends[b]))]
+    return best
 
 
 def _best_indexes(logits, n_best_size):
