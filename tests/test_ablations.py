@@ -81,8 +81,8 @@ def test_a_killed_ablation_run_resumes_and_repeats_no_finished_run(tmp_path, sma
 
 
 @pytest.mark.spawns_recipes
-def test_feature_based_ner_writes_table7_and_repeats_no_row(tmp_path):
-    flags = ("--rows=fine_tuned,weighted_all", "--max_train_examples=16",
+def test_feature_based_ner_writes_table7_and_repeats_no_row(tmp_path, tiny_preset):
+    flags = (tiny_preset, "--rows=fine_tuned,weighted_all", "--max_train_examples=16",
              "--max_eval_examples=16", "--epochs=1", "--sequence_length=32",
              "--bilstm_units=8", f"--output_dir={tmp_path}")
     out = run_recipe("feature_based_ner", "torch", *flags)

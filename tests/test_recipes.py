@@ -1,5 +1,7 @@
 """The fine-tuning recipes end to end on slices of the real data, each in its own
-process on a chosen backend (so this file runs once, in the first backend's pass)."""
+process on a chosen backend (so this file runs in one backend's pass only). They
+fine-tune a small random preset (`tiny_preset`) where they test a recipe's mechanics;
+the GLUE restarts test starts from the default preset (MiniLM), as a user does."""
 
 import csv
 import json
@@ -75,12 +77,12 @@ def test_glue_restarts_keep_the_best_run_on_dev(tmp_path, small_mrpc):
     assert f"seed={results['best']['seed']}" in out
 
 
-def test_a_killed_glue_run_resumes_and_keeps_its_history(tmp_path, small_mrpc):
+def test_a_killed_glue_run_resumes_and_keeps_its_history(tmp_path, small_mrpc, tiny_preset):
     """kill -9 after the first epoch; the rerun says it resumes after epoch 1, results.json
     holds both epochs (the first as the killed run measured it); a rerun with other
     settings is refused."""
     flags = ("--task=mrpc", f"--data_dir={small_mrpc}", "--max_train_examples=48",
-             "--epochs=2", "--sequence_length=48", "--nosave_model")
+             "--epochs=2", "--sequence_length=48", "--nosave_model", tiny_preset)
     command, env = recipe_command("finetune_glue", "jax", *flags, f"--output_dir={tmp_path}")
     job = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True)
@@ -110,8 +112,8 @@ def test_glue_restarts_below_one_is_refused(tmp_path):
     assert done.returncode != 0 and "restarts" in done.stderr
 
 
-def test_ner_recipe_reports_entity_scores(tmp_path):
-    run_recipe("finetune_ner", "torch", f"--data_dir={shared_data('conll2003')}",
+def test_ner_recipe_reports_entity_scores(tmp_path, tiny_preset):
+    run_recipe("finetune_ner", "torch", f"--data_dir={shared_data('conll2003')}", tiny_preset,
                "--max_train_examples=64", "--max_eval_examples=48", "--epochs=1",
                f"--output_dir={tmp_path}", "--write_predictions", "--nosave_model")
     results = json.load(open(tmp_path / "results.json"))
@@ -121,13 +123,13 @@ def test_ner_recipe_reports_entity_scores(tmp_path):
     lines = (tmp_path / "dev_predictions.txt").read_text().strip().split("\n\n")
     assert len(lines) == 48  # one block per sentence, conlleval's layout
     refused_rerun("finetune_ner", "torch", tmp_path, f"--data_dir={shared_data('conll2003')}",
-                  "--max_train_examples=64", "--max_eval_examples=48", "--epochs=1",
+                  tiny_preset, "--max_train_examples=64", "--max_eval_examples=48", "--epochs=1",
                   "--learning_rate=3e-5", differs="learning_rate: 5e-05 there, 3e-05 now")
 
 
-def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
+def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path, tiny_preset):
     squad_file = shared_data("squad", "dev-v1.1.json")
-    out = run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}",
+    out = run_recipe("finetune_squad", "tensorflow", f"--squad_file={squad_file}", tiny_preset,
                      "--max_train_examples=32", "--max_eval_examples=12", "--epochs=1",
                      "--lora_rank=4", "--jit_compile=true", f"--output_dir={tmp_path}",
                      "--nosave_model")
@@ -141,11 +143,11 @@ def test_squad_recipe_answers_are_spans_of_their_contexts(tmp_path):
     assert len(predictions) == 12
     assert all(text and text in contexts[qid] for qid, text in predictions.items())
     refused_rerun("finetune_squad", "tensorflow", tmp_path, f"--squad_file={squad_file}",
-                  "--max_train_examples=32", "--max_eval_examples=12", "--epochs=2",
+                  tiny_preset, "--max_train_examples=32", "--max_eval_examples=12", "--epochs=2",
                   "--lora_rank=4", differs="epochs: 1 there, 2 now")
 
 
-def test_swag_recipe_on_swag_csv_layout(tmp_path):
+def test_swag_recipe_on_swag_csv_layout(tmp_path, tiny_preset):
     header = ["video-id", "fold-ind", "startphrase", "sent1", "sent2", "gold-source",
               "ending0", "ending1", "ending2", "ending3", "label"]
     rows = [["v", str(i), "", f"Someone opens door number {i}.", "He",
@@ -155,7 +157,7 @@ def test_swag_recipe_on_swag_csv_layout(tmp_path):
         with open(tmp_path / f"{split}.csv", "w", newline="") as f:
             csv.writer(f).writerows([header, *part])
     flags = (f"--data_dir={tmp_path}", "--epochs=1", "--batch_size=4", "--sequence_length=32",
-             "--nosave_model")
+             "--nosave_model", tiny_preset)
     run_recipe("finetune_swag", "jax", *flags, f"--output_dir={tmp_path / 'out'}")
     results = json.load(open(tmp_path / "out" / "results.json"))
     assert (results["train_examples"], results["dev_examples"]) == (8, 4)
