@@ -8,12 +8,14 @@ import unicodedata
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_bert_repro as kbr
 from keras_bert_repro.data.squad import (
     questions_and_contexts, read_squad, split_by_article)
 from keras_bert_repro.evaluation.squad_metrics import (
     exact_match, f1, normalize_answer, squad_metrics)
+from keras_bert_repro.export.question_answering import best_spans
 from keras_bert_repro.models.question_answerer import BertQuestionAnswerer
 from keras_bert_repro.text.offsets import OffsetTokenizer
 from keras_bert_repro.text.squad_postprocessing import best_answers
@@ -247,6 +249,35 @@ def test_no_valid_pair_in_the_n_best_still_gives_the_best_span(preprocessor):
     answer = best_answers(features, logits, n_best_size=1)[0]
     assert answer["text"] == "Carolina Panthers" and answer["score"] == pytest.approx(10.0)
     assert [b["text"] for b in answer["n_best"]] == ["Carolina Panthers"]
+
+
+@backend_independent
+@pytest.mark.parametrize("n_best_size", [1, 20])
+def test_the_served_span_search_picks_what_best_answers_picks(preprocessor, squad, n_best_size):
+    """The exported graph's search (export.question_answering.best_spans) against
+    `best_answers` on random logits over multi-window SQuAD contexts: the n-best
+    pairs, and at n_best_size=1 (where 5 or more of the examples have no valid pair)
+    the search over all positions."""
+    examples = squad[:60:3]
+    features = preprocessor(questions_and_contexts(examples))
+    logits = np.random.default_rng(0).normal(
+        size=(len(features), 2, SEQUENCE_LENGTH)).astype("float32")
+    expected = best_answers(features, logits, n_best_size=n_best_size)
+    found, score, start, end = best_spans(
+        tf.constant(logits), tf.constant(features.example_index),
+        tf.constant(features.token_char_starts), tf.constant(features.token_char_ends),
+        tf.constant(features.max_context), len(examples), n_best_size, 30)
+    assert found.numpy().all() and all(a["text"] for a in expected)
+    assert start.numpy().tolist() == [a["start"] for a in expected]
+    assert end.numpy().tolist() == [a["end"] for a in expected]
+    np.testing.assert_allclose(score.numpy(), [a["score"] for a in expected], atol=1e-5)
+    if n_best_size == 1:  # the top start and end are no valid span in many examples
+        s, e = logits[:, 0].argmax(1), logits[:, 1].argmax(1)
+        rows = np.arange(len(features))
+        pair_valid = ((features.token_char_starts[rows, s] >= 0)
+                      & (features.token_char_starts[rows, e] >= 0)
+                      & features.max_context[rows, s] & (e >= s) & (e - s < 30))
+        assert len(set(features.example_index[pair_valid])) <= len(examples) - 5
 
 
 @backend_independent

@@ -6,7 +6,8 @@ and `best_answers`: the question cut to `max_query_length` tokens; a long
 context cut into windows `doc_stride` tokens apart, every window packed to
 `sequence_length`; each context token scored in the window where it has the
 most context; in every window the `n_best_size` best starts and ends paired,
-the best pair (start + end logit) over all windows kept. Outputs `[B]`:
+the best pair (start + end logit) over all windows kept (where none of those
+pairs is a valid span, the best valid span over all positions). Outputs `[B]`:
 
 - `answer` string: the context's original text of the span ("" if none);
 - `start`, `end` int32: its character offsets in `context` (Unicode code
@@ -83,21 +84,57 @@ def best_spans(logits, example, char_starts, char_ends, max_context, num_example
                n_best_size, max_answer_length):
     """Per example, the best valid (start, end) pair over its windows, as
     `squad_postprocessing`: `(found, score, char_start, char_end)`, each `[B]`.
-    Ties go to the earlier window, then start rank, then end rank."""
+    Ties go to the earlier window, then start rank, then end rank. Where no pair of
+    the n-best counts, the best valid span over all positions of that example's
+    windows is taken (so only a context without tokens finds none)."""
     start_logits, end_logits = logits[:, 0], logits[:, 1]
     k = tf.minimum(n_best_size, tf.shape(start_logits)[1])
     start_score, start = tf.math.top_k(start_logits, k)  # ties: the lower position first
     end_score, end = tf.math.top_k(end_logits, k)
-    start, end = start[:, :, None], end[:, None, :]
+    spans = _choose(start[:, :, None], end[:, None, :],
+                    start_score[:, :, None] + end_score[:, None, :], example, char_starts,
+                    char_ends, max_context, num_examples, max_answer_length)
 
-    def at(values, index):
-        return tf.gather(values, index, batch_dims=1)
+    def anywhere():
+        keep = tf.gather(tf.logical_not(spans[0]), example)  # windows of examples without one
+        every = _span_anywhere(*(tf.boolean_mask(t, keep) for t in (
+            logits, example, char_starts, char_ends, max_context)), num_examples,
+            max_answer_length)
+        return tuple(tf.where(spans[0], a, b) for a, b in zip(spans, every))
 
-    valid = ((at(char_starts, start) >= 0) & (at(char_starts, end) >= 0)
-             & at(max_context, start) & (end >= start) & (end - start + 1 <= max_answer_length))
-    score = start_score[:, :, None] + end_score[:, None, :]
-    shape = tf.shape(valid)
-    valid, score = tf.reshape(valid, [-1]), tf.reshape(score, [-1])
+    return tf.cond(tf.reduce_all(spans[0]), lambda: spans, anywhere)
+
+
+def _span_anywhere(logits, example, char_starts, char_ends, max_context, num_examples,
+                   max_answer_length):
+    """`best_spans` over every start and every end at most `max_answer_length`
+    tokens on (in position order)."""
+    length = tf.shape(logits)[2]
+    start = tf.broadcast_to(tf.range(length)[None, :, None], [tf.shape(logits)[0], length, 1])
+    end = start + tf.range(max_answer_length)[None, None, :]
+    beyond = end >= length
+    end = tf.minimum(end, length - 1)
+    score = _at(logits[:, 0], start) + _at(logits[:, 1], end)
+    return _choose(start, end, tf.where(beyond, -float("inf"), score), example, char_starts,
+                   char_ends, max_context, num_examples, max_answer_length, invalid=beyond)
+
+
+def _at(values, index):
+    return tf.gather(values, index, batch_dims=1)
+
+
+def _choose(start, end, score, example, char_starts, char_ends, max_context, num_examples,
+            max_answer_length, invalid=None):
+    """The best valid pair per example of candidate positions `start` `[W, S, 1]` and
+    `end` `[W, S or 1, E]` with `score` `[W, S, E]`; the first in (window, start, end)
+    order among equals."""
+    valid = ((_at(char_starts, start) >= 0) & (_at(char_starts, end) >= 0)
+             & _at(max_context, start) & (end >= start) & (end - start + 1 <= max_answer_length))
+    if invalid is not None:
+        valid &= tf.logical_not(invalid)
+    shape = tf.shape(score)
+    valid = tf.reshape(tf.broadcast_to(valid, shape), [-1])
+    score = tf.reshape(score, [-1])
     candidate_example = tf.repeat(example, shape[1] * shape[2])
     best = tf.math.unsorted_segment_max(tf.where(valid, score, -float("inf")),
                                         candidate_example, num_examples)
@@ -109,7 +146,7 @@ def best_spans(logits, example, char_starts, char_ends, max_context, num_example
     first = tf.where(found, first, 0)
 
     def chosen(values, index):
-        return tf.gather(tf.reshape(tf.broadcast_to(at(values, index), shape), [-1]), first)
+        return tf.gather(tf.reshape(tf.broadcast_to(_at(values, index), shape), [-1]), first)
 
     return (found, tf.where(found, best, -float("inf")),
             tf.where(found, chosen(char_starts, start), -1),
