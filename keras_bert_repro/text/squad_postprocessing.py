@@ -61,8 +61,7 @@ def _answer(features, logits, windows, context, n_best_size, max_answer_length,
         starts, ends = features.token_char_starts[window], features.token_char_ends[window]
         s = _best_indexes(start_logits, n_best_size)[:, None]
         e = _best_indexes(end_logits, n_best_size)[None, :]
-        valid = ((starts[s] >= 0) & (starts[e] >= 0) & features.max_context[window][s]
-                 & (e >= s) & (e - s + 1 <= max_answer_length))
+        valid = _valid_spans(features, window, s, e, max_answer_length)
         # np.nonzero keeps run_squad.py's loop order: start rank, then end rank.
         for i, j in zip(*np.nonzero(valid)):
             a, b = s[i, 0], e[0, j]
@@ -115,9 +114,8 @@ def _best_span_anywhere(features, logits, windows, max_answer_length):
         start_logits, end_logits = logits[window]
         starts, ends = features.token_char_starts[window], features.token_char_ends[window]
         positions = np.arange(len(starts))
-        s, e = positions[:, None], positions[None, :]
-        valid = ((starts[s] >= 0) & (starts[e] >= 0) & features.max_context[window][s]
-                 & (e >= s) & (e - s + 1 <= max_answer_length))
+        valid = _valid_spans(features, window, positions[:, None], positions[None, :],
+                             max_answer_length)
         if not valid.any():
             continue
         scores = np.where(valid, start_logits[:, None] + end_logits[None, :], -np.inf)
@@ -126,6 +124,15 @@ def _best_span_anywhere(features, logits, windows, max_answer_length):
             best = [(scores[a, b], start_logits[a], end_logits[b], int(starts[a]),
                      int(ends[b]))]
     return best
+
+
+def _valid_spans(features, window, s, e, max_answer_length):
+    """Which (start `s`, end `e`) position pairs of `window` are answers: both context
+    tokens, the start in its max-context window, start <= end, at most
+    `max_answer_length` tokens."""
+    starts = features.token_char_starts[window]
+    return ((starts[s] >= 0) & (starts[e] >= 0) & features.max_context[window][s]
+            & (e >= s) & (e - s + 1 <= max_answer_length))
 
 
 def _best_indexes(logits, n_best_size):
